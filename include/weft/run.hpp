@@ -1,0 +1,51 @@
+// weft/run.hpp — weft::run, the entry into the fiber world.
+//
+// run(root) binds a scheduler to the calling thread, runs root() as the
+// first fiber ("main"), and returns its result (or rethrows its exception)
+// once it has finished and every other fiber still alive has been cancelled
+// and unwound. Several threads may each call run() at once; each gets its own
+// scheduler. Nesting run() on one thread is a usage_error.
+#pragma once
+#include <weft/detail/export.hpp>
+#include <weft/fiber.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace weft {
+
+// Scheduler settings. Zero/empty fields take the default; the environment
+// (WEFT_STACK_SIZE, WEFT_WORKERS, WEFT_BACKEND) overrides what is set here.
+struct config {
+  std::size_t stack_size = 0;  // default stack per fiber, bytes (default 64 KiB)
+  unsigned workers = 0;        // carrier threads; only 1 is supported for now
+  std::string backend;         // poller backend: "epoll" (default)
+};
+
+namespace detail {
+// Binds a scheduler to the calling thread for its lifetime; the destructor
+// cancels and unwinds the fibers still alive, then frees the scheduler.
+class WEFT_API run_scope {
+ public:
+  explicit run_scope(const config& c);
+  ~run_scope();
+  run_scope(const run_scope&) = delete;
+  run_scope& operator=(const run_scope&) = delete;
+};
+}  // namespace detail
+
+// run(c, root) runs root as the root fiber; see the file comment.
+template <class F>
+auto run(const config& c, F&& root) -> std::invoke_result_t<std::decay_t<F>&> {
+  detail::run_scope scope(c);
+  auto f = weft::spawn(spawn_options{.name = "main"}, std::forward<F>(root));
+  return f.join();
+}
+
+// run(root) is run(config{}, root).
+template <class F>
+auto run(F&& root) -> std::invoke_result_t<std::decay_t<F>&> {
+  return run(config{}, std::forward<F>(root));
+}
+
+}  // namespace weft

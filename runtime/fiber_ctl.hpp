@@ -1,0 +1,92 @@
+// runtime/fiber_ctl.hpp — a fiber's control block and its states.
+//
+// Fiber states and where a fiber in each state sits:
+//   created  — spawned, not yet run; in its scheduler's run queue.
+//   ready    — runnable; in the run queue (or the remote queue, if woken
+//              from another thread, until the scheduler drains it).
+//   running  — on its carrier; scheduler::running_ points at it.
+//   parked   — blocked in block(); its waiter sits in some primitive's
+//              queue, its deadline (if any) in the timer heap.
+//   done     — its function returned or threw; waiting for the last
+//              reference (handle or run) to be dropped.
+// Transitions are asserted: created->running, ready->running,
+// running->{ready, parked, done}, parked->ready.
+//
+// A fiber never moves to another thread once created (thread-locals and
+// errno addresses are cached by compilers across calls). The block is one
+// allocation together with the fiber's task; the stack is separate, pooled.
+#pragma once
+#include "assert.hpp"
+#include "wait_ctx.hpp"
+
+#include <weft/detail/wait.hpp>
+#include <weft/fiber.hpp>
+
+#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <source_location>
+#include <string>
+
+namespace weft::detail {
+
+class scheduler;
+
+enum class fiber_state : std::uint8_t { created, ready, running, parked, done };
+const char* state_name(fiber_state s) noexcept;
+const char* reason_name(wait_reason r) noexcept;
+
+struct fiber_ctl : wait_ctx {
+  boost::context::fiber ctx;            // saved context while not running
+  scheduler* sched = nullptr;           // owner; never changes
+  fiber_ctl* run_next = nullptr;        // run queue / remote queue link
+  fiber_ctl* all_prev = nullptr;        // scheduler's list of live fibers
+  fiber_ctl* all_next = nullptr;
+  std::atomic<std::uint32_t> refs{0};   // handle + running
+  fiber_state state = fiber_state::created;
+  bool is_main_ctx = false;             // the run() thread's own stack
+  bool detached = false;                // under lk
+  bool error_reported = false;          // under lk
+  bool cancelled_exit = false;          // ended by weft::cancelled
+  bool interruptible = false;           // current wait honours cancel/scope
+  bool scope_armed = false;             // the armed deadline is the scope's
+  std::atomic<bool> finished{false};    // done() without the lock
+  spinlock lk;                          // guards joiner, detached
+  wait_reason reason = wait_reason::none;
+  std::uint32_t timer_index = UINT32_MAX;  // in scheduler's timer heap
+  waiter* joiner = nullptr;             // the one join() in progress
+  waiter* cur_waiter = nullptr;         // while parked
+  ns_t deadline = no_deadline;          // armed deadline while parked
+  ns_t wait_since = 0;                  // coarse time the wait began
+  std::uint64_t wait_arg = 0;           // fd, etc.
+  fiber_id id = 0;
+  task_base* task = nullptr;
+  boost::context::stack_context stack{};  // for dumps and overflow reports
+  std::size_t stack_request = 0;        // requested usable size (0 = default)
+  const char* spawn_file = "";
+  std::uint32_t spawn_line = 0;
+  int saved_errno = 0;                  // errno while switched out
+  void* saved_eh[2] = {nullptr, nullptr};  // __cxa_eh_globals while switched out
+  std::exception_ptr error;             // what escaped the function
+  std::string name;
+
+  fiber_ctl() : wait_ctx{true} {}
+};
+
+// set_state() moves f to `to`, asserting the transition is legal.
+void set_state(fiber_ctl* f, fiber_state to) noexcept;
+
+// ctl_from_task()/task_area() convert between a block and its task memory.
+constexpr std::size_t task_offset = (sizeof(fiber_ctl) + 63) & ~std::size_t(63);
+inline void* task_area(fiber_ctl* c) noexcept { return reinterpret_cast<char*>(c) + task_offset; }
+inline fiber_ctl* ctl_from_task(void* mem) noexcept {
+  return reinterpret_cast<fiber_ctl*>(static_cast<char*>(mem) - task_offset);
+}
+
+// release_ref() drops one reference; the last one destroys task and block.
+void release_ref(fiber_ctl* c) noexcept;
+
+}  // namespace weft::detail

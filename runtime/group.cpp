@@ -1,0 +1,74 @@
+// runtime/group.cpp — weft::group: members, concurrency limit, errors.
+#include "fiber_ctl.hpp"
+#include "scheduler.hpp"
+
+#include <weft/group.hpp>
+
+namespace weft {
+
+group::group(std::size_t limit) : limit_(limit), slots_(static_cast<std::ptrdiff_t>(limit)) {}
+
+group::~group() {
+  cancel();
+  wg_.wait_ns(detail::no_deadline, false);  // members hold `this`: they must end first
+}
+
+void group::reserve() {
+  if (limit_) slots_.acquire();
+  wg_.add(1);
+  lk_.lock();
+  ++running_;
+  lk_.unlock();
+}
+
+void group::unreserve() noexcept {
+  lk_.lock();
+  --running_;
+  lk_.unlock();
+  wg_.done();
+  if (limit_) slots_.release();
+}
+
+void group::enter(member& m) {
+  m.fiber = static_cast<detail::fiber_ctl*>(detail::current_ctx());
+  lk_.lock();
+  m.next = head_;
+  if (head_) head_->prev = &m;
+  head_ = &m;
+  lk_.unlock();
+}
+
+void group::leave(member& m, std::exception_ptr e) noexcept {
+  lk_.lock();
+  if (m.prev) m.prev->next = m.next; else head_ = m.next;
+  if (m.next) m.next->prev = m.prev;
+  if (e && !error_) error_ = e;
+  --running_;
+  lk_.unlock();
+  if (limit_) slots_.release();
+  wg_.done();
+}
+
+void group::wait() {
+  wg_.wait();
+  lk_.lock();
+  std::exception_ptr e = std::exchange(error_, nullptr);
+  lk_.unlock();
+  if (e) std::rethrow_exception(e);
+}
+
+void group::cancel() noexcept {
+  lk_.lock();
+  for (member* m = head_; m; m = m->next) detail::fiber_cancel(m->fiber);
+  lk_.unlock();
+}
+
+std::size_t group::size() const noexcept {
+  auto& lk = const_cast<detail::spinlock&>(lk_);
+  lk.lock();
+  std::size_t n = running_;
+  lk.unlock();
+  return n;
+}
+
+}  // namespace weft

@@ -1,0 +1,65 @@
+// runtime/io.cpp — public fd waits: the poller on fibers, poll(2) on threads.
+#include "scheduler.hpp"
+
+#include <weft/io.hpp>
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace weft {
+namespace detail {
+namespace {
+
+// thread_wait_fd() is wait_fd for a plain thread: poll(2) in slices so a
+// weft::timeout scope still applies.
+wake thread_wait_fd(int fd, io_event ev, ns_t deadline) {
+  wait_ctx* c = current_ctx();
+  bool intr = std::uncaught_exceptions() == 0;
+  ns_t dl = deadline;
+  bool scope = intr && c->scope_deadline < dl;
+  if (scope) dl = c->scope_deadline;
+  pollfd p{fd, static_cast<short>(ev == io_event::readable ? POLLIN : POLLOUT), 0};
+  for (;;) {
+    int ms = -1;
+    if (dl != no_deadline) {
+      ns_t left = dl - now_ns();
+      if (left <= 0) return scope ? wake::scope_timeout : wake::timeout;
+      ms = static_cast<int>(left / 1000000 + 1);
+    }
+    int n = ::poll(&p, 1, ms);
+    if (n > 0) return (p.revents & POLLNVAL) ? wake::closed : wake::notified;
+    if (n < 0 && errno != EINTR) return wake::closed;
+  }
+}
+
+}  // namespace
+
+wake wait_fd(int fd, io_event ev, ns_t deadline) {
+  scheduler* s = scheduler::current();
+  if (!s) return thread_wait_fd(fd, ev, deadline);
+  return s->io().wait_fd(fd, ev,
+                         {.deadline = deadline,
+                          .reason = ev == io_event::readable ? wait_reason::fd_read : wait_reason::fd_write,
+                          .arg = static_cast<std::uint64_t>(fd)});
+}
+
+}  // namespace detail
+
+bool wait_io_until_ns(int fd, io_event ev, detail::ns_t deadline) {
+  detail::wake r = detail::wait_fd(fd, ev, deadline);
+  if (r == detail::wake::closed) throw std::system_error(EBADF, std::generic_category(), "weft::wait_io");
+  detail::raise(r);
+  return r == detail::wake::notified;
+}
+
+void wait_io(int fd, io_event ev) { wait_io_until_ns(fd, ev, detail::no_deadline); }
+
+int close_fd(int fd) noexcept {
+  if (detail::scheduler* s = detail::scheduler::current()) s->io().forget(fd);
+  return ::close(fd);
+}
+
+}  // namespace weft

@@ -1,0 +1,186 @@
+// runtime/poller_epoll.cpp — the epoll backend of the poller contract.
+//
+// Each fd is registered once, edge-triggered for in+out (Go's netpoller
+// model), on its first wait. Per-fd state holds a "ready" token per
+// direction — an edge that arrived while nobody waited — and the queue of
+// waiters per direction. An edge wakes every waiter of that direction (they
+// retry their syscall; losers wait again), so several fibers may wait on one
+// fd (accept on a shared listener). forget() wakes waiters with `closed` and
+// bumps the fd's generation, so an event still queued for the old file is
+// ignored and nothing leaks into a later fd that reuses the number.
+// An eventfd in the set makes poll() return when another thread calls interrupt().
+#include "poller.hpp"
+#include "scheduler.hpp"
+#include "wait_ctx.hpp"
+
+#include <weft/errors.hpp>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace weft::detail {
+namespace {
+
+constexpr std::uint64_t wake_tag = ~std::uint64_t(0);
+constexpr int chunk_bits = 10;
+constexpr int chunk_size = 1 << chunk_bits;
+constexpr int max_events = 256;
+
+// The runtime makes its own syscalls directly, so that libc hooks (hooks/)
+// never see them.
+int sys_epoll_ctl(int ep, int op, int fd, epoll_event* e) { return static_cast<int>(syscall(SYS_epoll_ctl, ep, op, fd, e)); }
+
+struct fd_state {
+  std::uint32_t gen = 0;
+  bool registered = false;
+  bool ready[2] = {false, false};
+  wait_queue q[2];
+};
+
+class epoll_poller final : public poller {
+ public:
+  explicit epoll_poller(scheduler& s) : s_(s) {
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    if (ep_ < 0) throw std::system_error(errno, std::generic_category(), "weft: epoll_create1");
+    evfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (evfd_ < 0) {
+      int e = errno;
+      ::close(ep_);
+      throw std::system_error(e, std::generic_category(), "weft: eventfd");
+    }
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.u64 = wake_tag;
+    WEFT_ASSERT(sys_epoll_ctl(ep_, EPOLL_CTL_ADD, evfd_, &e) == 0, "epoll_ctl(eventfd): errno %d", errno);
+  }
+
+  ~epoll_poller() override {
+    ::close(evfd_);
+    ::close(ep_);
+  }
+
+  wake wait_fd(int fd, io_event ev, const wait_opts& o) override {
+    if (fd < 0) return wake::closed;
+    fd_state& st = at(fd);
+    if (!st.registered) {
+      epoll_event e{};
+      e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      e.data.u64 = static_cast<std::uint32_t>(fd) | (std::uint64_t(st.gen) << 32);
+      if (sys_epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e) != 0) {
+        if (errno == EEXIST) {
+          sys_epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &e);
+        } else if (errno == EBADF) {
+          return wake::closed;
+        } else {
+          return wake::notified;  // EPERM: regular file etc., always "ready"
+        }
+      }
+      st.registered = true;
+      st.ready[0] = st.ready[1] = false;
+    }
+    int d = ev == io_event::readable ? 0 : 1;
+    if (st.ready[d]) {
+      st.ready[d] = false;
+      return wake::notified;
+    }
+    waiter w;
+    st.q[d].push(w);
+    wake r = block_local(w, o);
+    if (r != wake::notified && r != wake::closed) st.q[d].remove(w);
+    return r;
+  }
+
+  void forget(int fd) noexcept override {
+    if (fd < 0 || (fd >> chunk_bits) >= static_cast<int>(chunks_.size()) || !chunks_[fd >> chunk_bits]) return;
+    fd_state& st = at(fd);
+    for (wait_queue& q : st.q) {
+      wait_ctx* who;
+      while (claim_first(q, wake::closed, &who)) wake_up(who);
+    }
+    if (st.registered) sys_epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+    st.registered = false;
+    st.ready[0] = st.ready[1] = false;
+    ++st.gen;
+  }
+
+  int poll(ns_t timeout_ns) override {
+    timespec ts, *tsp = nullptr;
+    if (timeout_ns >= 0) {
+      ts.tv_sec = timeout_ns / 1000000000;
+      ts.tv_nsec = timeout_ns % 1000000000;
+      tsp = &ts;
+    }
+    int n = static_cast<int>(syscall(SYS_epoll_pwait2, ep_, events_, max_events, tsp, nullptr, 0));
+    if (n < 0) {
+      WEFT_ASSERT(errno == EINTR, "epoll_pwait2 failed: %s", std::strerror(errno));
+      return 0;
+    }
+    int woken = 0;
+    for (int i = 0; i < n; ++i) woken += dispatch(events_[i]);
+    return woken;
+  }
+
+  void interrupt() noexcept override {
+    std::uint64_t one = 1;
+    [[maybe_unused]] long r = syscall(SYS_write, evfd_, &one, sizeof one);
+  }
+
+  std::string_view name() const noexcept override { return "epoll"; }
+
+ private:
+  scheduler& s_;
+  int ep_ = -1;
+  int evfd_ = -1;
+  std::vector<std::unique_ptr<fd_state[]>> chunks_;
+  epoll_event events_[max_events];
+
+  fd_state& at(int fd) {
+    std::size_t c = static_cast<std::size_t>(fd) >> chunk_bits;
+    if (c >= chunks_.size()) chunks_.resize(c + 1);
+    if (!chunks_[c]) chunks_[c] = std::make_unique<fd_state[]>(chunk_size);
+    return chunks_[c][fd & (chunk_size - 1)];
+  }
+
+  int dispatch(const epoll_event& e) noexcept {
+    if (e.data.u64 == wake_tag) {
+      std::uint64_t v;
+      [[maybe_unused]] long r = syscall(SYS_read, evfd_, &v, sizeof v);
+      return 0;
+    }
+    int fd = static_cast<int>(e.data.u64 & 0xffffffffu);
+    fd_state& st = at(fd);
+    if (!st.registered || st.gen != static_cast<std::uint32_t>(e.data.u64 >> 32)) return 0;
+    int woken = 0;
+    const std::uint32_t bits[2] = {EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR, EPOLLOUT | EPOLLHUP | EPOLLERR};
+    for (int d = 0; d < 2; ++d) {
+      if (!(e.events & bits[d])) continue;
+      if (st.q[d].empty()) {
+        st.ready[d] = true;
+        continue;
+      }
+      wait_ctx* who;
+      while (claim_first(st.q[d], wake::notified, &who)) {
+        wake_up(who);
+        ++woken;
+      }
+    }
+    return woken;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<poller> make_poller(std::string_view name, scheduler& s) {
+  if (!name.empty() && name != "epoll")
+    throw usage_error("weft: poller backend \"" + std::string(name) + "\" is not built in; this build has: epoll");
+  return std::make_unique<epoll_poller>(s);
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,72 @@
+// runtime/run.cpp — weft::run's scope: config resolution, scheduler setup
+// and the orderly shutdown (cancel and unwind every fiber still alive).
+#include "scheduler.hpp"
+
+#include <weft/run.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace weft::detail {
+namespace {
+
+constexpr std::size_t default_stack = 64 * 1024;
+constexpr std::size_t min_stack = 16 * 1024;
+constexpr std::size_t max_stack = std::size_t(1) << 30;
+
+// env_size() parses WEFT_<name> as bytes with an optional K/M/G suffix.
+bool env_size(const char* var, std::size_t* out) {
+  const char* v = std::getenv(var);
+  if (!v || !*v) return false;
+  char* end;
+  errno = 0;
+  unsigned long long n = std::strtoull(v, &end, 10);
+  std::size_t mul = 1;
+  if (*end == 'k' || *end == 'K') mul = 1024, ++end;
+  else if (*end == 'm' || *end == 'M') mul = 1024 * 1024, ++end;
+  else if (*end == 'g' || *end == 'G') mul = 1024 * 1024 * 1024, ++end;
+  if (errno || end == v || *end || n == 0) throw usage_error(std::string(var) + "=\"" + v + "\": expected a positive number, optionally with K, M or G");
+  *out = static_cast<std::size_t>(n) * mul;
+  return true;
+}
+
+std::unique_ptr<scheduler>& thread_sched() {
+  thread_local std::unique_ptr<scheduler> s;
+  return s;
+}
+
+}  // namespace
+
+resolved_config resolve_config(const config& c) {
+  resolved_config r{c.stack_size ? c.stack_size : default_stack, c.workers ? c.workers : 1, c.backend};
+  env_size("WEFT_STACK_SIZE", &r.stack_size);
+  std::size_t w;
+  if (env_size("WEFT_WORKERS", &w)) r.workers = static_cast<unsigned>(w);
+  if (const char* b = std::getenv("WEFT_BACKEND"); b && *b) r.backend = b;
+  if (r.stack_size < min_stack || r.stack_size > max_stack)
+    throw usage_error("weft::config: stack_size " + std::to_string(r.stack_size) + " is outside [16 KiB, 1 GiB]");
+  if (r.workers != 1)
+    throw usage_error("weft::config: workers = " + std::to_string(r.workers) +
+                      "; this version runs one worker per weft::run (M:N scheduling is planned)");
+  return r;
+}
+
+run_scope::run_scope(const config& c) {
+  if (scheduler::current())
+    throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
+  auto s = std::make_unique<scheduler>(resolve_config(c));
+  s->bind();
+  thread_sched() = std::move(s);
+}
+
+run_scope::~run_scope() {
+  scheduler* s = thread_sched().get();
+  s->shutdown();
+  s->unbind();
+  thread_sched().reset();
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,359 @@
+// runtime/scheduler.cpp — run queue, context switches, idle loop, shutdown.
+// See scheduler.hpp for the design notes.
+#include "scheduler.hpp"
+
+#include <boost/context/preallocated.hpp>
+#include <cxxabi.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+namespace weft::detail {
+namespace {
+
+__attribute__((tls_model("initial-exec"))) thread_local scheduler* tl_sched = nullptr;
+
+std::atomic<fiber_id> g_next_id{1};
+constexpr fiber_id id_block = 1024;
+constexpr std::uint32_t maintain_every = 61;   // picks between clock reads
+constexpr ns_t busy_poll_interval = 1000000;   // 1 ms
+
+// Stack allocator handed to boost::context::fiber: it only ever frees,
+// since the stack is preallocated from the pool.
+struct pool_alloc {
+  stack_pool* pool;
+  boost::context::stack_context allocate() { throw std::bad_alloc(); }
+  void deallocate(boost::context::stack_context& sc) noexcept { pool->deallocate(sc); }
+};
+
+}  // namespace
+
+scheduler* scheduler::current() noexcept { return tl_sched; }
+
+scheduler::scheduler(const resolved_config& c)
+    : stacks_(c.stack_size),
+      errno_ptr_(&errno),
+      eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())) {
+  poller_ = make_poller(c.backend, *this);
+  main_.sched = this;
+  main_.is_main_ctx = true;
+  main_.name = "(run thread)";
+  main_.state = fiber_state::running;
+  main_.refs.store(1, std::memory_order_relaxed);
+  running_ = &main_;
+  coarse_now_ = last_poll_ = now_ns();
+}
+
+scheduler::~scheduler() {
+  WEFT_ASSERT(live_ == 0, "scheduler destroyed with %zu live fibers", live_);
+  // Wait out wakers on other threads still touching this scheduler.
+  while (remote_inflight_.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
+}
+
+void scheduler::bind() {
+  if (tl_sched) throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
+  tl_sched = this;
+}
+
+void scheduler::unbind() noexcept { tl_sched = nullptr; }
+
+fiber_id scheduler::next_id() noexcept {
+  if (id_next_ == id_end_) {
+    id_next_ = g_next_id.fetch_add(id_block, std::memory_order_relaxed);
+    id_end_ = id_next_ + id_block;
+  }
+  return id_next_++;
+}
+
+// ---- fiber lifecycle -------------------------------------------------------
+
+void scheduler::start(fiber_ctl* f) {
+  boost::context::stack_context sc = stacks_.allocate(f->stack_request);
+  f->stack = sc;
+  try {
+    f->ctx = boost::context::fiber(std::allocator_arg, boost::context::preallocated(sc.sp, sc.size, sc),
+                                   pool_alloc{&stacks_},
+                                   [f](boost::context::fiber&& from) { return fiber_main(f, std::move(from)); });
+  } catch (...) {
+    stacks_.deallocate(sc);
+    throw;
+  }
+  f->sched = this;
+  link(f);
+  runq_.push(f);
+}
+
+boost::context::fiber scheduler::fiber_main(fiber_ctl* f, boost::context::fiber&& from) noexcept {
+  scheduler* s = f->sched;
+  s->after_switch(std::move(from));
+  if (f->cancel_requested.load(std::memory_order_relaxed)) {
+    f->error = std::make_exception_ptr(cancelled());  // cancelled before it ever ran
+    f->cancelled_exit = true;
+  } else {
+    try {
+      f->task->run();
+    } catch (const cancelled&) {
+      f->error = std::current_exception();
+      f->cancelled_exit = true;
+    } catch (...) {
+      f->error = std::current_exception();
+    }
+  }
+  f->task->drop_fn();
+  return s->finish(f);
+}
+
+boost::context::fiber scheduler::finish(fiber_ctl* f) noexcept {
+  f->lk.lock();
+  set_state(f, fiber_state::done);
+  f->finished.store(true, std::memory_order_release);
+  wait_ctx* joiner = f->joiner ? claim(*f->joiner, wake::notified) : nullptr;
+  f->joiner = nullptr;
+  bool report = f->detached && f->error && !f->cancelled_exit && !f->error_reported;
+  if (report) f->error_reported = true;
+  f->lk.unlock();
+  if (joiner) wake_up(joiner);
+  if (report) report_escape(f);
+
+  unlink(f);
+  if (live_ == 0 && all_done_) {
+    if (wait_ctx* m = claim(*all_done_, wake::notified)) wake_up(m);
+  }
+  release_ref(f);  // the running reference; the block may be freed here
+
+  fiber_ctl* next = pick();
+  prev_ = nullptr;  // nobody to save: this context is gone
+  running_ = next;
+  set_state(next, fiber_state::running);
+  return std::move(next->ctx);  // boost frees our stack on top of `next`
+}
+
+void scheduler::link(fiber_ctl* f) noexcept {
+  f->all_prev = nullptr;
+  f->all_next = all_head_;
+  if (all_head_) all_head_->all_prev = f;
+  all_head_ = f;
+  ++live_;
+}
+
+void scheduler::unlink(fiber_ctl* f) noexcept {
+  if (f->all_prev) f->all_prev->all_next = f->all_next; else all_head_ = f->all_next;
+  if (f->all_next) f->all_next->all_prev = f->all_prev;
+  f->all_prev = f->all_next = nullptr;
+  --live_;
+}
+
+// ---- switching -------------------------------------------------------------
+
+void scheduler::save_tls(fiber_ctl* f) noexcept {
+  f->saved_errno = *errno_ptr_;
+  f->saved_eh[0] = eh_ptr_[0];
+  f->saved_eh[1] = eh_ptr_[1];
+}
+
+void scheduler::load_tls(fiber_ctl* f) noexcept {
+  *errno_ptr_ = f->saved_errno;
+  eh_ptr_[0] = f->saved_eh[0];
+  eh_ptr_[1] = f->saved_eh[1];
+}
+
+void scheduler::switch_to(fiber_ctl* next) noexcept {
+  fiber_ctl* self = running_;
+  save_tls(self);
+  prev_ = self;
+  running_ = next;
+  set_state(next, fiber_state::running);
+  // (sanitizer fiber-switch annotations go here; see docs/design.md)
+  boost::context::fiber from = std::move(next->ctx).resume();
+  after_switch(std::move(from));
+}
+
+void scheduler::after_switch(boost::context::fiber&& from) noexcept {
+  if (prev_) prev_->ctx = std::move(from);
+  load_tls(running_);
+}
+
+void scheduler::yield() noexcept {
+  fiber_ctl* self = running_;
+  set_state(self, fiber_state::ready);
+  runq_.push(self);
+  fiber_ctl* next = pick();
+  if (next == self) {
+    set_state(self, fiber_state::running);
+    return;
+  }
+  switch_to(next);
+}
+
+void scheduler::park() noexcept {
+  fiber_ctl* self = running_;
+  set_state(self, fiber_state::parked);
+  fiber_ctl* next = pick();
+  if (next == self) {
+    set_state(self, fiber_state::running);
+    return;
+  }
+  switch_to(next);
+}
+
+void scheduler::ready(fiber_ctl* f) noexcept {
+  WEFT_ASSERT(f->sched == this, "fiber %llu readied on a foreign scheduler", (unsigned long long)f->id);
+  set_state(f, fiber_state::ready);
+  runq_.push(f);
+}
+
+fiber_ctl* scheduler::pick() noexcept {
+  if (++tick_ >= maintain_every) {
+    tick_ = 0;
+    maintain(false);
+  }
+  for (;;) {
+    if (fiber_ctl* f = runq_.pop()) return f;
+    maintain(true);
+  }
+}
+
+// ---- idle work -------------------------------------------------------------
+
+void scheduler::maintain(bool may_block) noexcept {
+  ns_t now = now_ns();
+  coarse_now_ = now;
+  fire_timers(now);
+  if (remote_head_.load(std::memory_order_relaxed)) drain_remote();
+  if (cancel_pending_.load(std::memory_order_relaxed)) drain_cancels();
+  if (!may_block) {
+    if (now - last_poll_ >= busy_poll_interval) {
+      last_poll_ = now;
+      poller_->poll(0);
+    }
+    return;
+  }
+  if (!runq_.empty()) return;
+  ns_t next = timers_.next();
+  ns_t timeout = next == no_deadline ? -1 : (next > now ? next - now : 0);
+  polling_.store(true, std::memory_order_seq_cst);
+  if (remote_head_.load(std::memory_order_seq_cst) || cancel_pending_.load(std::memory_order_seq_cst)) {
+    polling_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  if (timeout != 0) stacks_.trim(1024);
+  poller_->poll(timeout);
+  polling_.store(false, std::memory_order_relaxed);
+  wake_sent_.store(false, std::memory_order_relaxed);
+  last_poll_ = now_ns();
+  coarse_now_ = last_poll_;
+}
+
+void scheduler::fire_timers(ns_t now) noexcept {
+  while (fiber_ctl* f = timers_.pop_due(now)) {
+    WEFT_ASSERT(f->cur_waiter, "fiber %llu has a timer but no wait", (unsigned long long)f->id);
+    if (claim(*f->cur_waiter, f->scope_armed ? wake::scope_timeout : wake::timeout)) ready(f);
+  }
+}
+
+void scheduler::arm_timer(fiber_ctl* f, ns_t deadline) {
+  f->deadline = deadline;
+  timers_.add(f);
+}
+
+void scheduler::disarm_timer(fiber_ctl* f) noexcept { timers_.remove(f); }
+
+// ---- cross-thread wake-ups -------------------------------------------------
+
+void scheduler::kick() noexcept {
+  if (polling_.load(std::memory_order_seq_cst) && !wake_sent_.exchange(true, std::memory_order_acq_rel))
+    poller_->interrupt();
+}
+
+void scheduler::ready_remote(fiber_ctl* f) noexcept {
+  remote_inflight_.fetch_add(1, std::memory_order_acquire);
+  fiber_ctl* head = remote_head_.load(std::memory_order_relaxed);
+  do {
+    f->run_next = head;
+  } while (!remote_head_.compare_exchange_weak(head, f, std::memory_order_seq_cst, std::memory_order_relaxed));
+  kick();
+  remote_inflight_.fetch_sub(1, std::memory_order_release);
+}
+
+void scheduler::drain_remote() noexcept {
+  fiber_ctl* list = remote_head_.exchange(nullptr, std::memory_order_acquire);
+  fiber_ctl* rev = nullptr;  // restore wake order
+  while (list) {
+    fiber_ctl* n = list->run_next;
+    list->run_next = rev;
+    rev = list;
+    list = n;
+  }
+  while (rev) {
+    fiber_ctl* n = rev->run_next;
+    ready(rev);
+    rev = n;
+  }
+}
+
+void scheduler::post_cancel(fiber_ctl* f) noexcept {
+  remote_inflight_.fetch_add(1, std::memory_order_acquire);
+  f->refs.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> g(cancel_mu_);
+    cancels_.push_back(f);
+  }
+  cancel_pending_.store(true, std::memory_order_seq_cst);
+  kick();
+  remote_inflight_.fetch_sub(1, std::memory_order_release);
+}
+
+void scheduler::drain_cancels() noexcept {
+  std::vector<fiber_ctl*> todo;
+  {
+    std::lock_guard<std::mutex> g(cancel_mu_);
+    todo.swap(cancels_);
+    cancel_pending_.store(false, std::memory_order_relaxed);
+  }
+  for (fiber_ctl* f : todo) {
+    deliver_cancel(f);
+    release_ref(f);
+  }
+}
+
+void scheduler::deliver_cancel(fiber_ctl* f) noexcept {
+  if (f->state == fiber_state::parked && f->interruptible && f->cur_waiter) {
+    if (claim(*f->cur_waiter, wake::cancelled)) ready(f);
+  }
+}
+
+// ---- shutdown --------------------------------------------------------------
+
+void scheduler::shutdown() noexcept {
+  WEFT_ASSERT(running_ == &main_, "shutdown() must run on the run() thread's own context");
+  while (live_ > 0) {
+    for (fiber_ctl* f = all_head_; f; f = f->all_next) {
+      f->cancel_requested.store(true, std::memory_order_relaxed);
+      deliver_cancel(f);
+    }
+    spinlock lk;
+    waiter w;
+    all_done_ = &w;
+    lk.lock();
+    block(w, lk, {.interruptible = false, .reason = wait_reason::shutdown});
+    all_done_ = nullptr;
+  }
+}
+
+// ---- reporting -------------------------------------------------------------
+
+void report_escape(fiber_ctl* f) noexcept {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(f->error);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr, "weft: fiber %llu \"%s\" (spawned at %s:%u) ended with an uncaught exception: %s\n",
+               (unsigned long long)f->id, f->name.c_str(), f->spawn_file, f->spawn_line, what.c_str());
+}
+
+}  // namespace weft::detail

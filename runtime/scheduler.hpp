@@ -1,0 +1,166 @@
+// runtime/scheduler.hpp — one carrier thread's scheduler.
+//
+// Design notes
+//  1. One scheduler per thread that called weft::run (M:N with work stealing
+//     comes later; it will steal only fibers that have never run, so a fiber
+//     never changes thread once started).
+//  2. Fibers switch directly to each other (no scheduler context between
+//     them). When nothing is runnable, the fiber that is parking or ending
+//     runs the idle work itself, on its own stack: fire timers, drain the
+//     remote queue, block in the poller until the next deadline.
+//  3. Local wake-ups push onto an intrusive FIFO run queue with no atomics.
+//     Wake-ups from other threads push onto a lock-free remote stack and
+//     kick the poller only if the scheduler is (about to be) blocked in it.
+//     Only this thread ever resumes its fibers, which is what makes a remote
+//     wake safe even before the woken fiber has finished parking.
+//  4. Every 61 picks the scheduler reads the clock, fires due timers and
+//     drains remote wake-ups; it polls I/O without blocking at most once a
+//     millisecond while the run queue stays busy. So a yield costs no
+//     syscall, and busy fibers cannot starve I/O for long.
+//  5. errno and the C++ exception globals (__cxa_eh_globals) are saved and
+//     restored per fiber on every switch.
+//  6. The run() thread's own stack is the "main context": a fiber_ctl that
+//     is not counted as live, parks in join() and at shutdown.
+#pragma once
+#include "fiber_ctl.hpp"
+#include "poller.hpp"
+#include "stack_pool.hpp"
+#include "timer_heap.hpp"
+
+#include <weft/run.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace weft::detail {
+
+// Config after defaults and WEFT_* environment overrides.
+struct resolved_config {
+  std::size_t stack_size;
+  unsigned workers;
+  std::string backend;
+};
+// resolve_config() applies defaults and the environment; throws usage_error.
+resolved_config resolve_config(const config& c);
+
+class scheduler {
+ public:
+  explicit scheduler(const resolved_config& c);
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  // current() is the calling thread's scheduler, or nullptr.
+  static scheduler* current() noexcept;
+  // bind()/unbind() attach this scheduler to the calling thread (run_scope).
+  void bind();
+  void unbind() noexcept;
+
+  // running() is the fiber (or main context) on the CPU. Scheduler thread.
+  fiber_ctl* running() const noexcept { return running_; }
+
+  // start() creates f's context on a pooled stack and queues it. Scheduler
+  // thread; throws std::bad_alloc if no stack can be had.
+  void start(fiber_ctl* f);
+  // ready() queues a parked (or new) fiber of this scheduler. Scheduler thread.
+  void ready(fiber_ctl* f) noexcept;
+  // ready_remote() queues a claimed, parked fiber from any other thread.
+  void ready_remote(fiber_ctl* f) noexcept;
+  // post_cancel() asks this scheduler to deliver f's cancel; any thread,
+  // called with f->lk held and f not done.
+  void post_cancel(fiber_ctl* f) noexcept;
+  // deliver_cancel() claims f's wait with `cancelled` if it is parked in an
+  // interruptible wait. Scheduler thread.
+  void deliver_cancel(fiber_ctl* f) noexcept;
+
+  // yield() requeues the running fiber behind the others. Scheduler thread.
+  void yield() noexcept;
+  // park() suspends the running fiber until ready() is called for it.
+  void park() noexcept;
+  // arm_timer()/disarm_timer() manage the running fiber's deadline.
+  void arm_timer(fiber_ctl* f, ns_t deadline);
+  void disarm_timer(fiber_ctl* f) noexcept;
+
+  // shutdown() (main context only) cancels every live fiber and waits until
+  // all have ended.
+  void shutdown() noexcept;
+
+  poller& io() noexcept { return *poller_; }
+  stack_pool& stacks() noexcept { return stacks_; }
+  // coarse_now() is the time of the last clock read (for wait ages).
+  ns_t coarse_now() const noexcept { return coarse_now_; }
+  // next_id() hands out process-unique fiber ids.
+  fiber_id next_id() noexcept;
+  // for_each_fiber() visits live fibers (dump). Scheduler thread.
+  template <class F>
+  void for_each_fiber(F&& fn) const {
+    for (fiber_ctl* f = all_head_; f; f = f->all_next) fn(f);
+  }
+  std::size_t live() const noexcept { return live_; }
+  fiber_ctl* main_ctx() noexcept { return &main_; }
+
+ private:
+  struct run_queue {
+    fiber_ctl* head = nullptr;
+    fiber_ctl* tail = nullptr;
+    void push(fiber_ctl* f) noexcept {
+      f->run_next = nullptr;
+      if (tail) tail->run_next = f; else head = f;
+      tail = f;
+    }
+    fiber_ctl* pop() noexcept {
+      fiber_ctl* f = head;
+      if (f && !(head = f->run_next)) tail = nullptr;
+      return f;
+    }
+    bool empty() const noexcept { return head == nullptr; }
+  };
+
+  fiber_ctl* running_ = nullptr;
+  fiber_ctl* prev_ = nullptr;  // who switched to the fiber now resuming
+  run_queue runq_;
+  timer_heap timers_;
+  stack_pool stacks_;
+  std::unique_ptr<poller> poller_;
+  fiber_ctl main_;
+  fiber_ctl* all_head_ = nullptr;
+  std::size_t live_ = 0;
+  waiter* all_done_ = nullptr;  // main context waiting in shutdown()
+  std::uint32_t tick_ = 0;
+  ns_t coarse_now_ = 0;
+  ns_t last_poll_ = 0;
+  fiber_id id_next_ = 0, id_end_ = 0;
+  int* errno_ptr_;
+  void** eh_ptr_;  // this thread's __cxa_eh_globals
+
+  // Cross-thread state.
+  alignas(64) std::atomic<fiber_ctl*> remote_head_{nullptr};
+  std::atomic<bool> polling_{false};
+  std::atomic<bool> wake_sent_{false};
+  std::atomic<int> remote_inflight_{0};
+  std::atomic<bool> cancel_pending_{false};
+  std::mutex cancel_mu_;
+  std::vector<fiber_ctl*> cancels_;
+
+  fiber_ctl* pick() noexcept;
+  void maintain(bool may_block) noexcept;
+  void fire_timers(ns_t now) noexcept;
+  void drain_remote() noexcept;
+  void drain_cancels() noexcept;
+  void kick() noexcept;
+  void switch_to(fiber_ctl* next) noexcept;
+  void after_switch(boost::context::fiber&& from) noexcept;
+  void save_tls(fiber_ctl* f) noexcept;
+  void load_tls(fiber_ctl* f) noexcept;
+  void link(fiber_ctl* f) noexcept;
+  void unlink(fiber_ctl* f) noexcept;
+  boost::context::fiber finish(fiber_ctl* f) noexcept;
+  static boost::context::fiber fiber_main(fiber_ctl* f, boost::context::fiber&& from) noexcept;
+};
+
+// report_escape() prints an exception that escaped a detached fiber.
+void report_escape(fiber_ctl* f) noexcept;
+
+}  // namespace weft::detail

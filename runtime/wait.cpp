@@ -1,0 +1,151 @@
+// runtime/wait.cpp — block / claim / wake_up for fibers and plain threads.
+//
+// A fiber blocks by arming its deadline in the scheduler's timer heap and
+// parking; a plain thread blocks on a futex in its thread_ctx. Both first
+// check, with the primitive's lock still held, whether the wait is already
+// over: a pending cancel or an expired scope deadline "self-claims" the
+// waiter, so the caller returns without parking. See weft/detail/wait.hpp
+// for the claim protocol.
+#include "scheduler.hpp"
+
+#include <weft/errors.hpp>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <ctime>
+#include <exception>
+
+namespace weft::detail {
+namespace {
+
+constinit thread_local thread_ctx tl_thread{};
+
+long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const timespec* ts) noexcept {
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, ts, nullptr, 0);
+}
+
+// effective() picks the deadline that applies and whether it is the scope's.
+ns_t effective(const wait_ctx* c, const wait_opts& o, bool intr, bool* scope) noexcept {
+  *scope = intr && c->scope_deadline < o.deadline;
+  return *scope ? c->scope_deadline : o.deadline;
+}
+
+// self_claim() ends the wait before parking if it is already over.
+bool self_claim(waiter& w, wait_ctx* c, bool intr, ns_t dl, bool scope) noexcept {
+  if (intr && c->cancel_requested.load(std::memory_order_relaxed)) return claim(w, wake::cancelled);
+  if (dl != no_deadline && dl <= now_ns()) return claim(w, scope ? wake::scope_timeout : wake::timeout);
+  return false;
+}
+
+wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
+  scheduler* s = f->sched;
+  bool intr = o.interruptible && !f->is_main_ctx && std::uncaught_exceptions() == 0;
+  bool scope;
+  ns_t dl = effective(f, o, intr, &scope);
+  if (self_claim(w, f, intr, dl, scope)) {
+    if (lk) lk->unlock();
+    return w.state.load(std::memory_order_relaxed);
+  }
+  f->cur_waiter = &w;
+  f->interruptible = intr;
+  f->scope_armed = scope;
+  f->reason = o.reason;
+  f->wait_arg = o.arg;
+  f->wait_since = s->coarse_now();
+  if (dl != no_deadline) s->arm_timer(f, dl);
+  if (lk) lk->unlock();
+  s->park();
+  s->disarm_timer(f);
+  f->cur_waiter = nullptr;
+  f->reason = wait_reason::none;
+  wake r = w.state.load(std::memory_order_acquire);
+  WEFT_ASSERT(r != wake::none, "fiber %llu resumed without a claim", (unsigned long long)f->id);
+  return r;
+}
+
+wake thread_block(thread_ctx* t, waiter& w, spinlock* lk, const wait_opts& o) {
+  // t->woken is 0 between waits: it is reset below, after the one wake_up()
+  // that a successful claim by someone else promises has arrived.
+  bool intr = o.interruptible && std::uncaught_exceptions() == 0;
+  bool scope;
+  ns_t dl = effective(t, o, intr, &scope);
+  if (self_claim(w, t, intr, dl, scope)) {
+    if (lk) lk->unlock();
+    return w.state.load(std::memory_order_relaxed);
+  }
+  if (lk) lk->unlock();
+  while (t->woken.load(std::memory_order_acquire) == 0) {
+    timespec ts, *tsp = nullptr;
+    if (dl != no_deadline) {
+      ns_t left = dl - now_ns();
+      if (left <= 0) {
+        if (claim(w, scope ? wake::scope_timeout : wake::timeout)) return w.state.load(std::memory_order_relaxed);
+        dl = no_deadline;  // a waker claimed us first; its wake_up is on the way
+        continue;
+      }
+      ts.tv_sec = left / 1000000000;
+      ts.tv_nsec = left % 1000000000;
+      tsp = &ts;
+    }
+    futex(&t->woken, FUTEX_WAIT_PRIVATE, 0, tsp);
+  }
+  t->woken.store(0, std::memory_order_relaxed);
+  return w.state.load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+wait_ctx* current_ctx() noexcept {
+  if (scheduler* s = scheduler::current()) return s->running();
+  return &tl_thread;
+}
+
+wake block(waiter& w, spinlock& lk, const wait_opts& o) {
+  if (w.owner->is_fiber) return fiber_block(static_cast<fiber_ctl*>(w.owner), w, &lk, o);
+  return thread_block(static_cast<thread_ctx*>(w.owner), w, &lk, o);
+}
+
+// block_local() is block() for waits whose claimers all run on this thread
+// (fd waits, sleeps): no lock to release.
+wake block_local(waiter& w, const wait_opts& o) {
+  if (w.owner->is_fiber) return fiber_block(static_cast<fiber_ctl*>(w.owner), w, nullptr, o);
+  return thread_block(static_cast<thread_ctx*>(w.owner), w, nullptr, o);
+}
+
+wait_ctx* claim(waiter& w, wake why) noexcept {
+  wait_ctx* owner = w.owner;  // read before the CAS: after it, w may vanish
+  wake expected = wake::none;
+  if (w.state.compare_exchange_strong(expected, why, std::memory_order_acq_rel, std::memory_order_relaxed))
+    return owner;
+  return nullptr;
+}
+
+void wake_up(wait_ctx* owner) noexcept {
+  if (owner->is_fiber) {
+    auto* f = static_cast<fiber_ctl*>(owner);
+    if (f->sched == scheduler::current()) f->sched->ready(f);
+    else f->sched->ready_remote(f);
+    return;
+  }
+  auto* t = static_cast<thread_ctx*>(owner);
+  t->woken.store(1, std::memory_order_release);
+  futex(&t->woken, FUTEX_WAKE_PRIVATE, 1, nullptr);
+}
+
+void raise(wake why) {
+  if (why == wake::scope_timeout) throw timed_out();
+  if (why == wake::cancelled) throw cancelled();
+}
+
+void interruption_point() {
+  wait_ctx* c = current_ctx();
+  if (std::uncaught_exceptions() != 0) return;
+  if (c->cancel_requested.load(std::memory_order_relaxed)) throw cancelled();
+  if (c->scope_deadline != no_deadline && c->scope_deadline <= now_ns()) throw timed_out();
+}
+
+}  // namespace weft::detail

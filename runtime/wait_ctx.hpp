@@ -1,0 +1,32 @@
+// runtime/wait_ctx.hpp — what can block: a fiber or a plain OS thread.
+//
+// Every waiter names its owner as a wait_ctx. A fiber's context is its
+// fiber_ctl (which derives from wait_ctx); a plain thread's is a
+// thread-local thread_ctx that sleeps on a futex.
+#pragma once
+#include <weft/detail/wait.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace weft::detail {
+
+struct wait_ctx {
+  bool is_fiber;                          // fiber_ctl or thread_ctx
+  std::atomic<bool> cancel_requested{false};  // sticky; fibers only
+  ns_t scope_deadline = no_deadline;      // innermost weft::timeout
+};
+
+// A plain OS thread blocking in a weft primitive.
+struct thread_ctx : wait_ctx {
+  std::atomic<std::uint32_t> woken{0};  // futex word: 1 once wake_up() ran
+  constexpr thread_ctx() : wait_ctx{false} {}
+};
+
+}  // namespace weft::detail
+
+namespace weft::detail {
+// block_local() is block() for waits whose claimers all run on the caller's
+// own thread (fd waits, sleeps), so there is no lock to release.
+wake block_local(waiter& w, const wait_opts& o);
+}  // namespace weft::detail
