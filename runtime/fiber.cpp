@@ -15,19 +15,6 @@
 namespace weft::detail {
 namespace {
 
-constexpr unsigned legal_moves[] = {
-    // from created: to running
-    1u << unsigned(fiber_state::running),
-    // from ready: to running
-    1u << unsigned(fiber_state::running),
-    // from running: to ready, parked, done
-    (1u << unsigned(fiber_state::ready)) | (1u << unsigned(fiber_state::parked)) | (1u << unsigned(fiber_state::done)),
-    // from parked: to ready
-    1u << unsigned(fiber_state::ready),
-    // from done: nothing
-    0u,
-};
-
 scheduler& require_scheduler(const char* what) {
   scheduler* s = scheduler::current();
   if (!s) throw usage_error(std::string(what) + ": no weft scheduler runs on this thread (call it inside weft::run)");
@@ -41,11 +28,9 @@ const char* state_name(fiber_state s) noexcept {
   return names[static_cast<int>(s)];
 }
 
-void set_state(fiber_ctl* f, fiber_state to) noexcept {
-  WEFT_ASSERT(legal_moves[unsigned(f->state)] & (1u << unsigned(to)),
-              "fiber %llu \"%s\" was in state %s, cannot move to %s", (unsigned long long)f->id, f->name.c_str(),
-              state_name(f->state), state_name(to));
-  f->state = to;
+void bad_transition(const fiber_ctl* f, fiber_state to) noexcept {
+  assert_fail("legal transition", __FILE__, __LINE__, "fiber %llu \"%s\" was in state %s, expected a state that may move to %s",
+              (unsigned long long)f->id, f->name.c_str(), state_name(f->state), state_name(to));
 }
 
 void release_ref(fiber_ctl* c) noexcept {
@@ -167,7 +152,10 @@ void yield() {
     std::this_thread::yield();
     return;
   }
-  detail::interruption_point();
+  // Only cancellation interrupts a yield (it is not a wait, so no deadline
+  // applies); reading the flag keeps the common path free of clock reads.
+  if (__builtin_expect(s->running()->cancel_requested.load(std::memory_order_relaxed), 0) && s->unwinding() == 0)
+    throw cancelled();
   s->yield();
 }
 

@@ -22,7 +22,6 @@
 #include <weft/detail/wait.hpp>
 #include <weft/fiber.hpp>
 
-#include <boost/context/fiber.hpp>
 #include <boost/context/stack_context.hpp>
 
 #include <atomic>
@@ -40,7 +39,7 @@ const char* state_name(fiber_state s) noexcept;
 const char* reason_name(wait_reason r) noexcept;
 
 struct fiber_ctl : wait_ctx {
-  boost::context::fiber ctx;            // saved context while not running
+  void* fctx = nullptr;                 // saved fcontext while not running
   scheduler* sched = nullptr;           // owner; never changes
   fiber_ctl* run_next = nullptr;        // run queue / remote queue link
   fiber_ctl* all_prev = nullptr;        // scheduler's list of live fibers
@@ -77,7 +76,15 @@ struct fiber_ctl : wait_ctx {
 };
 
 // set_state() moves f to `to`, asserting the transition is legal.
-void set_state(fiber_ctl* f, fiber_state to) noexcept;
+[[noreturn]] void bad_transition(const fiber_ctl* f, fiber_state to) noexcept;
+inline void set_state(fiber_ctl* f, fiber_state to) noexcept {
+  // Legal moves: created->running, ready->running, running->{ready,parked,done}, parked->ready.
+  constexpr unsigned R = 1u << unsigned(fiber_state::ready), P = 1u << unsigned(fiber_state::parked),
+                     U = 1u << unsigned(fiber_state::running), D = 1u << unsigned(fiber_state::done);
+  constexpr unsigned legal = (U << 0) | (U << 5) | ((R | P | D) << 10) | (R << 15);
+  if (__builtin_expect(!((legal >> (5 * unsigned(f->state))) & (1u << unsigned(to))), 0)) bad_transition(f, to);
+  f->state = to;
+}
 
 // ctl_from_task()/task_area() convert between a block and its task memory.
 constexpr std::size_t task_offset = (sizeof(fiber_ctl) + 63) & ~std::size_t(63);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -111,15 +112,9 @@ class epoll_poller final : public poller {
   }
 
   int poll(ns_t timeout_ns) override {
-    timespec ts, *tsp = nullptr;
-    if (timeout_ns >= 0) {
-      ts.tv_sec = timeout_ns / 1000000000;
-      ts.tv_nsec = timeout_ns % 1000000000;
-      tsp = &ts;
-    }
-    int n = static_cast<int>(syscall(SYS_epoll_pwait2, ep_, events_, max_events, tsp, nullptr, 0));
+    int n = wait_events(timeout_ns);
     if (n < 0) {
-      WEFT_ASSERT(errno == EINTR, "epoll_pwait2 failed: %s", std::strerror(errno));
+      WEFT_ASSERT(errno == EINTR, "epoll wait failed: %s", std::strerror(errno));
       return 0;
     }
     int woken = 0;
@@ -140,6 +135,26 @@ class epoll_poller final : public poller {
   int evfd_ = -1;
   std::vector<std::unique_ptr<fd_state[]>> chunks_;
   epoll_event events_[max_events];
+
+  bool have_pwait2_ = true;  // false on kernels (or valgrind) without epoll_pwait2
+
+  // wait_events() waits with nanosecond precision where the kernel allows,
+  // else with epoll_wait's milliseconds, rounded up so timers never fire early.
+  int wait_events(ns_t timeout_ns) {
+    if (have_pwait2_) {
+      timespec ts, *tsp = nullptr;
+      if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        tsp = &ts;
+      }
+      int n = static_cast<int>(syscall(SYS_epoll_pwait2, ep_, events_, max_events, tsp, nullptr, 0));
+      if (n >= 0 || errno != ENOSYS) return n;
+      have_pwait2_ = false;
+    }
+    int ms = timeout_ns < 0 ? -1 : static_cast<int>(std::min<ns_t>((timeout_ns + 999999) / 1000000, 1 << 30));
+    return static_cast<int>(syscall(SYS_epoll_wait, ep_, events_, max_events, ms));
+  }
 
   fd_state& at(int fd) {
     std::size_t c = static_cast<std::size_t>(fd) >> chunk_bits;

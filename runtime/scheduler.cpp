@@ -2,7 +2,6 @@
 // See scheduler.hpp for the design notes.
 #include "scheduler.hpp"
 
-#include <boost/context/preallocated.hpp>
 #include <cxxabi.h>
 
 #include <cerrno>
@@ -20,13 +19,7 @@ constexpr fiber_id id_block = 1024;
 constexpr std::uint32_t maintain_every = 61;   // picks between clock reads
 constexpr ns_t busy_poll_interval = 1000000;   // 1 ms
 
-// Stack allocator handed to boost::context::fiber: it only ever frees,
-// since the stack is preallocated from the pool.
-struct pool_alloc {
-  stack_pool* pool;
-  boost::context::stack_context allocate() { throw std::bad_alloc(); }
-  void deallocate(boost::context::stack_context& sc) noexcept { pool->deallocate(sc); }
-};
+namespace ctxd = boost::context::detail;
 
 }  // namespace
 
@@ -72,22 +65,18 @@ fiber_id scheduler::next_id() noexcept {
 void scheduler::start(fiber_ctl* f) {
   boost::context::stack_context sc = stacks_.allocate(f->stack_request);
   f->stack = sc;
-  try {
-    f->ctx = boost::context::fiber(std::allocator_arg, boost::context::preallocated(sc.sp, sc.size, sc),
-                                   pool_alloc{&stacks_},
-                                   [f](boost::context::fiber&& from) { return fiber_main(f, std::move(from)); });
-  } catch (...) {
-    stacks_.deallocate(sc);
-    throw;
-  }
+  f->fctx = ctxd::make_fcontext(sc.sp, sc.size, &fiber_entry);
   f->sched = this;
   link(f);
   runq_.push(f);
 }
 
-boost::context::fiber scheduler::fiber_main(fiber_ctl* f, boost::context::fiber&& from) noexcept {
-  scheduler* s = f->sched;
-  s->after_switch(std::move(from));
+// fiber_entry() is the first frame of every fiber; t.data is the context
+// that switched to it.
+void scheduler::fiber_entry(ctxd::transfer_t t) noexcept {
+  scheduler* s = tl_sched;
+  s->after_switch(t.fctx, t.data);
+  fiber_ctl* f = s->running_;
   if (f->cancel_requested.load(std::memory_order_relaxed)) {
     f->error = std::make_exception_ptr(cancelled());  // cancelled before it ever ran
     f->cancelled_exit = true;
@@ -102,10 +91,10 @@ boost::context::fiber scheduler::fiber_main(fiber_ctl* f, boost::context::fiber&
     }
   }
   f->task->drop_fn();
-  return s->finish(f);
+  s->finish(f);
 }
 
-boost::context::fiber scheduler::finish(fiber_ctl* f) noexcept {
+void scheduler::finish(fiber_ctl* f) noexcept {
   f->lk.lock();
   set_state(f, fiber_state::done);
   f->finished.store(true, std::memory_order_release);
@@ -121,13 +110,14 @@ boost::context::fiber scheduler::finish(fiber_ctl* f) noexcept {
   if (live_ == 0 && all_done_) {
     if (wait_ctx* m = claim(*all_done_, wake::notified)) wake_up(m);
   }
-  release_ref(f);  // the running reference; the block may be freed here
+  dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
+  release_ref(f);          // the running reference; the block may be freed here
 
   fiber_ctl* next = pick();
-  prev_ = nullptr;  // nobody to save: this context is gone
   running_ = next;
   set_state(next, fiber_state::running);
-  return std::move(next->ctx);  // boost frees our stack on top of `next`
+  ctxd::jump_fcontext(next->fctx, nullptr);
+  __builtin_unreachable();
 }
 
 void scheduler::link(fiber_ctl* f) noexcept {
@@ -162,16 +152,25 @@ void scheduler::load_tls(fiber_ctl* f) noexcept {
 void scheduler::switch_to(fiber_ctl* next) noexcept {
   fiber_ctl* self = running_;
   save_tls(self);
-  prev_ = self;
   running_ = next;
   set_state(next, fiber_state::running);
   // (sanitizer fiber-switch annotations go here; see docs/design.md)
-  boost::context::fiber from = std::move(next->ctx).resume();
-  after_switch(std::move(from));
+  ctxd::transfer_t t = ctxd::jump_fcontext(next->fctx, self);
+  after_switch(t.fctx, t.data);
 }
 
-void scheduler::after_switch(boost::context::fiber&& from) noexcept {
-  if (prev_) prev_->ctx = std::move(from);
+// after_switch() runs in the fiber just resumed: it parks the context we
+// came from in its control block, or frees its stack if it ended (an
+// ontop_fcontext cannot do that, since boost's trampoline does not pass the
+// ontop function's result on to a fresh context), and restores this
+// fiber's errno and exception state.
+void scheduler::after_switch(void* from_fctx, void* from) noexcept {
+  if (from) {
+    static_cast<fiber_ctl*>(from)->fctx = from_fctx;
+  } else if (dead_stack_.sp) {  // we came from a fiber that ended
+    stacks_.deallocate(dead_stack_);
+    dead_stack_.sp = nullptr;
+  }
   load_tls(running_);
 }
 

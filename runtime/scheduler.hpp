@@ -17,9 +17,15 @@
 //     drains remote wake-ups; it polls I/O without blocking at most once a
 //     millisecond while the run queue stays busy. So a yield costs no
 //     syscall, and busy fibers cannot starve I/O for long.
-//  5. errno and the C++ exception globals (__cxa_eh_globals) are saved and
+//  5. The switch is Boost.Context's fcontext (jump_fcontext/make_fcontext/
+//     ontop_fcontext), used directly rather than through
+//     boost::context::fiber: the switching fiber passes itself as the
+//     transfer's data, so the resumed side stores the suspended context in
+//     the right control block with one store; an ending fiber passes
+//     nullptr and the resumed side frees the dead stack.
+//  6. errno and the C++ exception globals (__cxa_eh_globals) are saved and
 //     restored per fiber on every switch.
-//  6. The run() thread's own stack is the "main context": a fiber_ctl that
+//  7. The run() thread's own stack is the "main context": a fiber_ctl that
 //     is not counted as live, parks in join() and at shutdown.
 #pragma once
 #include "fiber_ctl.hpp"
@@ -28,6 +34,8 @@
 #include "timer_heap.hpp"
 
 #include <weft/run.hpp>
+
+#include <boost/context/detail/fcontext.hpp>
 
 #include <atomic>
 #include <memory>
@@ -99,6 +107,9 @@ class scheduler {
     for (fiber_ctl* f = all_head_; f; f = f->all_next) fn(f);
   }
   std::size_t live() const noexcept { return live_; }
+  // unwinding() is std::uncaught_exceptions() of the running fiber, read
+  // from the cached __cxa_eh_globals without a TLS lookup.
+  unsigned unwinding() const noexcept { return *reinterpret_cast<const unsigned*>(&eh_ptr_[1]); }
   fiber_ctl* main_ctx() noexcept { return &main_; }
 
  private:
@@ -119,7 +130,6 @@ class scheduler {
   };
 
   fiber_ctl* running_ = nullptr;
-  fiber_ctl* prev_ = nullptr;  // who switched to the fiber now resuming
   run_queue runq_;
   timer_heap timers_;
   stack_pool stacks_;
@@ -151,13 +161,14 @@ class scheduler {
   void drain_cancels() noexcept;
   void kick() noexcept;
   void switch_to(fiber_ctl* next) noexcept;
-  void after_switch(boost::context::fiber&& from) noexcept;
+  void after_switch(void* from_fctx, void* from) noexcept;
   void save_tls(fiber_ctl* f) noexcept;
   void load_tls(fiber_ctl* f) noexcept;
   void link(fiber_ctl* f) noexcept;
   void unlink(fiber_ctl* f) noexcept;
-  boost::context::fiber finish(fiber_ctl* f) noexcept;
-  static boost::context::fiber fiber_main(fiber_ctl* f, boost::context::fiber&& from) noexcept;
+  [[noreturn]] void finish(fiber_ctl* f) noexcept;
+  static void fiber_entry(boost::context::detail::transfer_t t) noexcept;
+  boost::context::stack_context dead_stack_{};  // stack of the fiber that just ended
 };
 
 // report_escape() prints an exception that escaped a detached fiber.

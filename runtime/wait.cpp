@@ -22,7 +22,7 @@
 namespace weft::detail {
 namespace {
 
-constinit thread_local thread_ctx tl_thread{};
+__attribute__((tls_model("initial-exec"))) constinit thread_local thread_ctx tl_thread{};
 
 long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const timespec* ts) noexcept {
   return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, ts, nullptr, 0);
@@ -43,7 +43,7 @@ bool self_claim(waiter& w, wait_ctx* c, bool intr, ns_t dl, bool scope) noexcept
 
 wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   scheduler* s = f->sched;
-  bool intr = o.interruptible && !f->is_main_ctx && std::uncaught_exceptions() == 0;
+  bool intr = o.interruptible && !f->is_main_ctx && s->unwinding() == 0;
   bool scope;
   ns_t dl = effective(f, o, intr, &scope);
   if (self_claim(w, f, intr, dl, scope)) {
