@@ -29,13 +29,22 @@ void group::unreserve() noexcept {
   if (limit_) slots_.release();
 }
 
-void group::enter(member& m) {
+std::uint64_t group::epoch() noexcept {
+  lk_.lock();
+  std::uint64_t e = cancel_epoch_;
+  lk_.unlock();
+  return e;
+}
+
+bool group::enter(member& m, std::uint64_t epoch) {
   m.fiber = static_cast<detail::fiber_ctl*>(detail::current_ctx());
   lk_.lock();
+  bool live = epoch == cancel_epoch_;
   m.next = head_;
   if (head_) head_->prev = &m;
   head_ = &m;
   lk_.unlock();
+  return live;
 }
 
 void group::leave(member& m, std::exception_ptr e) noexcept {
@@ -59,6 +68,7 @@ void group::wait() {
 
 void group::cancel() noexcept {
   lk_.lock();
+  ++cancel_epoch_;  // members spawned but not yet started will not run
   for (member* m = head_; m; m = m->next) detail::fiber_cancel(m->fiber);
   lk_.unlock();
 }

@@ -10,20 +10,18 @@
 #include <new>
 
 namespace weft::detail {
-namespace {
 
 __attribute__((tls_model("initial-exec"))) thread_local scheduler* tl_sched = nullptr;
 
+namespace {
+
 std::atomic<fiber_id> g_next_id{1};
 constexpr fiber_id id_block = 1024;
-constexpr std::uint32_t maintain_every = 61;   // picks between clock reads
 constexpr ns_t busy_poll_interval = 1000000;   // 1 ms
 
 namespace ctxd = boost::context::detail;
 
 }  // namespace
-
-scheduler* scheduler::current() noexcept { return tl_sched; }
 
 scheduler::scheduler(const resolved_config& c)
     : stacks_(c.stack_size),
@@ -153,7 +151,9 @@ void scheduler::switch_to(fiber_ctl* next) noexcept {
   fiber_ctl* self = running_;
   save_tls(self);
   running_ = next;
-  set_state(next, fiber_state::running);
+  WEFT_ASSERT(next->state <= fiber_state::ready, "fiber %llu was in state %s, expected created or ready",
+              (unsigned long long)next->id, state_name(next->state));
+  next->state = fiber_state::running;
   // (sanitizer fiber-switch annotations go here; see docs/design.md)
   ctxd::transfer_t t = ctxd::jump_fcontext(next->fctx, self);
   after_switch(t.fctx, t.data);
@@ -174,43 +174,10 @@ void scheduler::after_switch(void* from_fctx, void* from) noexcept {
   load_tls(running_);
 }
 
-void scheduler::yield() noexcept {
-  fiber_ctl* self = running_;
-  set_state(self, fiber_state::ready);
-  runq_.push(self);
-  fiber_ctl* next = pick();
-  if (next == self) {
-    set_state(self, fiber_state::running);
-    return;
-  }
-  switch_to(next);
-}
-
-void scheduler::park() noexcept {
-  fiber_ctl* self = running_;
-  set_state(self, fiber_state::parked);
-  fiber_ctl* next = pick();
-  if (next == self) {
-    set_state(self, fiber_state::running);
-    return;
-  }
-  switch_to(next);
-}
-
-void scheduler::ready(fiber_ctl* f) noexcept {
-  WEFT_ASSERT(f->sched == this, "fiber %llu readied on a foreign scheduler", (unsigned long long)f->id);
-  set_state(f, fiber_state::ready);
-  runq_.push(f);
-}
-
-fiber_ctl* scheduler::pick() noexcept {
-  if (++tick_ >= maintain_every) {
-    tick_ = 0;
-    maintain(false);
-  }
+fiber_ctl* scheduler::pick_slow() noexcept {
   for (;;) {
-    if (fiber_ctl* f = runq_.pop()) return f;
     maintain(true);
+    if (fiber_ctl* f = runq_.pop()) return f;
   }
 }
 
@@ -257,7 +224,6 @@ void scheduler::arm_timer(fiber_ctl* f, ns_t deadline) {
   timers_.add(f);
 }
 
-void scheduler::disarm_timer(fiber_ctl* f) noexcept { timers_.remove(f); }
 
 // ---- cross-thread wake-ups -------------------------------------------------
 

@@ -53,6 +53,10 @@ struct resolved_config {
 // resolve_config() applies defaults and the environment; throws usage_error.
 resolved_config resolve_config(const config& c);
 
+class scheduler;
+// The calling thread's scheduler (initial-exec TLS: one instruction to read).
+extern __attribute__((tls_model("initial-exec"))) thread_local scheduler* tl_sched;
+
 class scheduler {
  public:
   explicit scheduler(const resolved_config& c);
@@ -61,7 +65,7 @@ class scheduler {
   scheduler& operator=(const scheduler&) = delete;
 
   // current() is the calling thread's scheduler, or nullptr.
-  static scheduler* current() noexcept;
+  static scheduler* current() noexcept { return tl_sched; }
   // bind()/unbind() attach this scheduler to the calling thread (run_scope).
   void bind();
   void unbind() noexcept;
@@ -72,8 +76,14 @@ class scheduler {
   // start() creates f's context on a pooled stack and queues it. Scheduler
   // thread; throws std::bad_alloc if no stack can be had.
   void start(fiber_ctl* f);
-  // ready() queues a parked (or new) fiber of this scheduler. Scheduler thread.
-  void ready(fiber_ctl* f) noexcept;
+  // ready() queues a parked fiber of this scheduler. Scheduler thread.
+  void ready(fiber_ctl* f) noexcept {
+    WEFT_ASSERT(f->sched == this && f->state == fiber_state::parked,
+                "fiber %llu readied while %s or on a foreign scheduler", (unsigned long long)f->id,
+                state_name(f->state));
+    f->state = fiber_state::ready;
+    runq_.push(f);
+  }
   // ready_remote() queues a claimed, parked fiber from any other thread.
   void ready_remote(fiber_ctl* f) noexcept;
   // post_cancel() asks this scheduler to deliver f's cancel; any thread,
@@ -84,12 +94,33 @@ class scheduler {
   void deliver_cancel(fiber_ctl* f) noexcept;
 
   // yield() requeues the running fiber behind the others. Scheduler thread.
-  void yield() noexcept;
+  void yield() noexcept {
+    fiber_ctl* self = running_;
+    self->state = fiber_state::ready;  // running -> ready: always legal
+    runq_.push(self);
+    fiber_ctl* next = pick();
+    if (next == self) {
+      self->state = fiber_state::running;
+      return;
+    }
+    switch_to(next);
+  }
   // park() suspends the running fiber until ready() is called for it.
-  void park() noexcept;
+  void park() noexcept {
+    fiber_ctl* self = running_;
+    self->state = fiber_state::parked;  // running -> parked: always legal
+    fiber_ctl* next = pick();
+    if (next == self) {
+      self->state = fiber_state::running;
+      return;
+    }
+    switch_to(next);
+  }
   // arm_timer()/disarm_timer() manage the running fiber's deadline.
   void arm_timer(fiber_ctl* f, ns_t deadline);
-  void disarm_timer(fiber_ctl* f) noexcept;
+  void disarm_timer(fiber_ctl* f) noexcept {
+    if (f->timer_index != timer_heap::npos) timers_.remove(f);
+  }
 
   // shutdown() (main context only) cancels every live fiber and waits until
   // all have ended.
@@ -154,7 +185,18 @@ class scheduler {
   std::mutex cancel_mu_;
   std::vector<fiber_ctl*> cancels_;
 
-  fiber_ctl* pick() noexcept;
+  // pick() returns the next fiber to run, doing idle work (and blocking in
+  // the poller) while none is ready.
+  fiber_ctl* pick() noexcept {
+    if (__builtin_expect(++tick_ >= maintain_every, 0)) {
+      tick_ = 0;
+      maintain(false);
+    }
+    if (fiber_ctl* f = runq_.pop()) return f;
+    return pick_slow();
+  }
+  fiber_ctl* pick_slow() noexcept;
+  static constexpr std::uint32_t maintain_every = 61;  // picks between clock reads
   void maintain(bool may_block) noexcept;
   void fire_timers(ns_t now) noexcept;
   void drain_remote() noexcept;

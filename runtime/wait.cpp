@@ -116,18 +116,10 @@ wake block_local(waiter& w, const wait_opts& o) {
   return thread_block(static_cast<thread_ctx*>(w.owner), w, nullptr, o);
 }
 
-wait_ctx* claim(waiter& w, wake why) noexcept {
-  wait_ctx* owner = w.owner;  // read before the CAS: after it, w may vanish
-  wake expected = wake::none;
-  if (w.state.compare_exchange_strong(expected, why, std::memory_order_acq_rel, std::memory_order_relaxed))
-    return owner;
-  return nullptr;
-}
-
 void wake_up(wait_ctx* owner) noexcept {
   if (owner->is_fiber) {
     auto* f = static_cast<fiber_ctl*>(owner);
-    if (f->sched == scheduler::current()) f->sched->ready(f);
+    if (__builtin_expect(f->sched == tl_sched, 1)) f->sched->ready(f);
     else f->sched->ready_remote(f);
     return;
   }

@@ -13,6 +13,7 @@
 #include <weft/sync.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <utility>
 
@@ -35,20 +36,22 @@ class WEFT_API group {
   semaphore slots_;
   wait_group wg_;
   std::exception_ptr error_;
+  std::uint64_t cancel_epoch_ = 0;  // bumped by cancel(); members spawned before skip fn
 
-  void enter(member& m);                       // on the member fiber, at start
+  std::uint64_t epoch() noexcept;              // spawn(): the current cancel epoch
+  bool enter(member& m, std::uint64_t epoch);  // on the member fiber, at start; false if cancelled meanwhile
   void leave(member& m, std::exception_ptr e) noexcept;  // on the member fiber, at end
   void reserve();                              // spawn(): waits for a free slot
   void unreserve() noexcept;                   // spawn() failed after reserve()
 
   template <class F>
   auto wrap(F&& fn) {
-    return [this, fn = std::forward<F>(fn)]() mutable {
+    return [this, fn = std::forward<F>(fn), e = epoch()]() mutable {
       member m;
-      enter(m);
+      bool run = enter(m, e);
       std::exception_ptr err;
       try {
-        fn();
+        if (run) fn();
       } catch (const cancelled&) {
       } catch (...) {
         err = std::current_exception();

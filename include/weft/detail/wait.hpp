@@ -163,7 +163,13 @@ inline wake block_in(wait_queue& q, waiter& w, spinlock& lk, const wait_opts& o)
 // claim() takes w with reason `why`; returns w's owner if this call won,
 // nullptr if someone else claimed it first. Call with the queue's lock held;
 // then release the lock and pass the owner to wake_up().
-WEFT_API wait_ctx* claim(waiter& w, wake why) noexcept;
+inline wait_ctx* claim(waiter& w, wake why) noexcept {
+  wait_ctx* owner = w.owner;  // read before the CAS: once claimed, w may vanish
+  wake expected = wake::none;
+  return w.state.compare_exchange_strong(expected, why, std::memory_order_acq_rel, std::memory_order_relaxed)
+             ? owner
+             : nullptr;
+}
 
 // wake_up() makes a claimed owner runnable (any thread may call it).
 WEFT_API void wake_up(wait_ctx* owner) noexcept;
