@@ -96,7 +96,7 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   f->lk.lock();
   set_state(f, fiber_state::done);
   f->finished.store(true, std::memory_order_release);
-  wait_ctx* joiner = f->joiner ? claim(*f->joiner, wake::notified) : nullptr;
+  wait_ctx* joiner = f->joiner ? claim_locked(*f->joiner, wake::notified) : nullptr;
   f->joiner = nullptr;
   bool report = f->detached && f->error && !f->cancelled_exit && !f->error_reported;
   if (report) f->error_reported = true;

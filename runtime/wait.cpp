@@ -116,6 +116,16 @@ wake block_local(waiter& w, const wait_opts& o) {
   return thread_block(static_cast<thread_ctx*>(w.owner), w, nullptr, o);
 }
 
+wait_ctx* claim_locked(waiter& w, wake why) noexcept {
+  wait_ctx* owner = w.owner;
+  if (owner->is_fiber && static_cast<fiber_ctl*>(owner)->sched == tl_sched) {
+    if (w.state.load(std::memory_order_relaxed) != wake::none) return nullptr;
+    w.state.store(why, std::memory_order_relaxed);
+    return owner;
+  }
+  return claim(w, why);
+}
+
 void wake_up(wait_ctx* owner) noexcept {
   if (owner->is_fiber) {
     auto* f = static_cast<fiber_ctl*>(owner);

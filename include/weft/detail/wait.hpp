@@ -171,6 +171,12 @@ inline wait_ctx* claim(waiter& w, wake why) noexcept {
              : nullptr;
 }
 
+// claim_locked() is claim() for a caller that holds the lock of the queue w
+// sits in: when w's owner is a fiber of the caller's own scheduler no other
+// claimer can race (other threads need the same lock; timers and cancels run
+// on this thread), so it skips the locked instruction.
+WEFT_API wait_ctx* claim_locked(waiter& w, wake why) noexcept;
+
 // wake_up() makes a claimed owner runnable (any thread may call it).
 WEFT_API void wake_up(wait_ctx* owner) noexcept;
 
@@ -178,7 +184,7 @@ WEFT_API void wake_up(wait_ctx* owner) noexcept;
 // owner in *owner) or nullptr. Call with the queue's lock held.
 inline waiter* claim_first(wait_queue& q, wake why, wait_ctx** owner) noexcept {
   while (waiter* w = q.pop()) {
-    if ((*owner = claim(*w, why))) return w;
+    if ((*owner = claim_locked(*w, why))) return w;
   }
   return nullptr;
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tools/test.sh — the whole check in one command: installs missing Debian
+# packages, builds weft in build/ (reused between runs), runs every meson test
+# and ends with the line "N passed, N failed, N skipped". Exits non-zero if the
+# build or any test failed, or if no test ran. Works without a tty (CI=true).
+# Extra arguments go to `meson test` (e.g. --suite core).
+# Env: WEFT_BUILD_DIR (default build/), WEFT_MESON_OPTIONS (setup options),
+#      WEFT_TIMEOUT_MULTIPLIER (default 1).
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${WEFT_BUILD_DIR:-$root/build}
+export WEFT_BUILD_DIR=$build
+start=$(date +%s)
+
+bash "$root/tools/deps.sh" || { echo "deps failed"; echo "0 passed, 1 failed"; exit 1; }
+if ! bash "$root/tools/build.sh"; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+log=$build/meson-logs/testlog.json
+rm -f "$log"
+meson test -C "$build" --print-errorlogs \
+  --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-1}" "$@"
+rc=$?
+
+echo "test.sh: $(($(date +%s) - start)) s in total"
+if [[ ! -s $log ]]; then
+  echo "no test ran (meson test exited $rc)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+python3 "$root/tools/summarize_testlog.py" "$log"
+sum=$?
+if ((rc != 0 && sum == 0)); then
+  echo "meson test exited $rc"
+  exit "$rc"
+fi
+exit "$sum"
