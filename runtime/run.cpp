@@ -33,8 +33,11 @@ bool env_size(const char* var, std::size_t* out) {
   return true;
 }
 
-std::unique_ptr<scheduler>& thread_sched() {
-  thread_local std::unique_ptr<scheduler> s;
+// The thread's scheduler while run() is active. A raw pointer on purpose: if
+// the program calls exit() from a fiber, thread-local destructors run while
+// fibers are alive, and the scheduler must then be left alone, not freed.
+scheduler*& thread_sched() {
+  thread_local scheduler* s = nullptr;
   return s;
 }
 
@@ -59,14 +62,15 @@ run_scope::run_scope(const config& c) {
     throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   auto s = std::make_unique<scheduler>(resolve_config(c));
   s->bind();
-  thread_sched() = std::move(s);
+  thread_sched() = s.release();
 }
 
 run_scope::~run_scope() {
-  scheduler* s = thread_sched().get();
+  scheduler* s = thread_sched();
   s->shutdown();
   s->unbind();
-  thread_sched().reset();
+  thread_sched() = nullptr;
+  delete s;
 }
 
 }  // namespace weft::detail

@@ -41,6 +41,8 @@ scheduler::~scheduler() {
   WEFT_ASSERT(live_ == 0, "scheduler destroyed with %zu live fibers", live_);
   // Wait out wakers on other threads still touching this scheduler.
   while (remote_inflight_.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
+  // Cancels posted for fibers that ended before we drained them hold a reference.
+  for (fiber_ctl* f : cancels_) release_ref(f);
 }
 
 void scheduler::bind() {

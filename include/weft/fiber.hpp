@@ -164,7 +164,9 @@ class fiber {
   }
 
   // cancel() makes the fiber's current or next blocking point throw
-  // weft::cancelled (hooked calls fail with ECANCELED). Does not wait.
+  // weft::cancelled (hooked calls fail with ECANCELED); a fiber that has not
+  // started yet never runs its function. Does not wait. Cancellation is
+  // sticky: every later interruptible wait of that fiber throws too.
   void cancel() {
     require_owned("cancel");
     detail::fiber_cancel(ctl_);

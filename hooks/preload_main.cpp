@@ -1,0 +1,97 @@
+// hooks/preload_main.cpp — what only libweft_preload.so adds to the hooks:
+// the program's main() runs as the root fiber of a weft scheduler.
+//
+// It interposes __libc_start_main (every dynamically linked glibc program
+// starts through it) and hands libc a main that wraps the real one in
+// weft::run. The root fiber gets a stack as large as the thread's
+// RLIMIT_STACK (8 MiB by default; lazily committed), since an unmodified
+// program expects a thread-sized stack. With WEFT_HOOKS_STATS set, the
+// number of fiber parks is printed to stderr when main returns or exit()
+// is called.
+//
+// The scheduler is owned here, not by weft::run's thread_local: a program
+// that calls exit() inside main runs libc's exit handlers (thread_local
+// destructors first) on the root fiber, and must not destroy the scheduler
+// it is still running on. At exit it is simply left to the kernel.
+#include "hook_core.hpp"
+
+#include <weft/errors.hpp>
+#include <weft/run.hpp>
+
+#include <dlfcn.h>
+#include <sys/resource.h>
+
+#include <stdio.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+using main_fn = int (*)(int, char**, char**);
+using start_fn = int (*)(main_fn, int, char**, void (*)(), void (*)(), void (*)(), void*);
+
+main_fn g_main = nullptr;
+
+// root_stack() is the root fiber's stack size: RLIMIT_STACK, clamped to
+// [64 KiB, 1 GiB]; 8 MiB if unlimited.
+std::size_t root_stack() noexcept {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return std::size_t(8) << 20;
+  std::size_t n = static_cast<std::size_t>(rl.rlim_cur);
+  if (n < (std::size_t(64) << 10)) n = std::size_t(64) << 10;
+  if (n > (std::size_t(1) << 30)) n = std::size_t(1) << 30;
+  return n;
+}
+
+// print_stats() writes the park count to fd 2, once (WEFT_HOOKS_STATS).
+void print_stats() {
+  static bool done = false;
+  if (done || !std::getenv("WEFT_HOOKS_STATS")) return;
+  done = true;
+  dprintf(2, "weft-hooks: parks=%lu\n", weft::hooks::parks());
+}
+
+// sched_scope binds a heap-owned scheduler to this thread (what
+// weft::detail::run_scope does, minus the thread_local ownership).
+struct sched_scope {
+  weft::detail::scheduler* s;
+  sched_scope() : s(new weft::detail::scheduler(weft::detail::resolve_config(weft::config{}))) { s->bind(); }
+  ~sched_scope() {
+    s->shutdown();
+    s->unbind();
+    delete s;
+  }
+  sched_scope(const sched_scope&) = delete;
+  sched_scope& operator=(const sched_scope&) = delete;
+};
+
+// fiber_main() is the main libc calls: run the real one as fiber "main".
+int fiber_main(int argc, char** argv, char** envp) {
+  std::atexit(print_stats);  // for programs that call exit()
+  int status;
+  try {
+    sched_scope scope;
+    auto f = weft::spawn(weft::spawn_options{.name = "main", .stack_size = root_stack()},
+                         [&] { return g_main(argc, argv, envp); });
+    status = f.join();
+  } catch (const weft::usage_error& e) {
+    std::fprintf(stderr, "weft-run: %s\n", e.what());
+    return 127;
+  }
+  print_stats();  // before the program's own exit handlers (which may close stderr)
+  return status;
+}
+
+}  // namespace
+
+WEFT_HOOK int __libc_start_main(main_fn main, int argc, char** argv, void (*init)(), void (*fini)(),
+                                void (*rtld_fini)(), void* stack_end) {
+  auto next = reinterpret_cast<start_fn>(dlsym(RTLD_NEXT, "__libc_start_main"));
+  if (!next) {
+    std::fputs("weft-run: cannot find the real __libc_start_main\n", stderr);
+    std::abort();
+  }
+  g_main = main;
+  return next(fiber_main, argc, argv, init, fini, rtld_fini, stack_end);
+}

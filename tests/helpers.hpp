@@ -1,0 +1,95 @@
+// tests/helpers.hpp — small helpers shared by the core tests (and the watchdog).
+#pragma once
+#include "watchdog.hpp"
+
+#include <weft/weft.hpp>
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+namespace weft_test {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+// elapsed_ms(t0) is the time since t0 in milliseconds; callable anywhere.
+inline double elapsed_ms(steady::time_point t0) {
+  return std::chrono::duration<double, std::milli>(steady::now() - t0).count();
+}
+
+// settle(n) yields n times so that every ready fiber of this scheduler runs
+// until it parks. Fiber only.
+inline void settle(int n = 10) {
+  for (int i = 0; i < n; ++i) weft::this_fiber::yield();
+}
+
+// eventually(pred, limit) polls pred() every millisecond (sleeping with
+// weft, so it works from fibers and plain threads) until it is true or limit
+// passes; returns pred()'s last value.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+  auto t0 = steady::now();
+  while (!pred()) {
+    if (steady::now() - t0 > limit) return pred();
+    weft::this_fiber::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// what_of(e) is the what() of a std::exception inside e, "<null>" for a null
+// pointer and "<other>" for anything else. Callable anywhere.
+inline std::string what_of(std::exception_ptr e) {
+  if (!e) return "<null>";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "<other>";
+  }
+}
+
+// count_on_destroy bumps *n when destroyed: proves RAII cleanup ran in a
+// fiber that was cancelled or unwound. Any thread.
+struct count_on_destroy {
+  std::atomic<int>* n;
+  ~count_on_destroy() { n->fetch_add(1); }
+};
+
+// burn_stack(depth) recurses depth frames of a bit over 1 KiB each, writing
+// to both ends of every frame; returns a checksum so nothing is elided.
+__attribute__((noinline)) inline int burn_stack(int depth) {
+  volatile char buf[1024];
+  buf[0] = static_cast<char>(depth);
+  buf[sizeof buf - 1] = 1;
+  if (depth <= 0) return buf[sizeof buf - 1];
+  return burn_stack(depth - 1) + buf[sizeof buf - 1];
+}
+
+}  // namespace weft_test
+
+// WEFT_EXPECT_FINISHES_WITHIN(secs, stmt) runs stmt in a child process (the
+// gtest death-test machinery, "threadsafe" style) that must finish within
+// secs seconds with no failed expectation. A hang there fails this one test
+// (the child dies of SIGALRM) instead of the watchdog ending the process.
+#define WEFT_EXPECT_FINISHES_WITHIN(secs, stmt)                                      \
+  do {                                                                               \
+    GTEST_FLAG_SET(death_test_style, "threadsafe");                                  \
+    EXPECT_EXIT(                                                                     \
+        {                                                                            \
+          ::alarm(secs);                                                             \
+          stmt;                                                                      \
+          std::fflush(nullptr);                                                      \
+          std::_Exit(::testing::Test::HasFailure() ? 1 : 0);                         \
+        },                                                                           \
+        ::testing::ExitedWithCode(0), "")                                            \
+        << "the statement failed, or hung for " << (secs) << " s (killed by SIGALRM)"; \
+  } while (0)

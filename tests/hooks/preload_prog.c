@@ -1,0 +1,104 @@
+/* tests/hooks/preload_prog.c — a plain blocking C program with no weft
+ * include, run by test_hooks_preload both directly and under weft-run; the
+ * two runs must print the same stdout. It talks to a server thread over
+ * loopback TCP, uses a pipe, poll, nanosleep, SO_RCVTIMEO and F_GETFL.
+ * stderr gets "real_nonblock=<0|1>": the kernel's O_NONBLOCK of a blocking
+ * socket, which is 1 only when weft's hooks manage it from a fiber.
+ * "prog exit N" ends with exit(N) inside main, "prog ret N" returns N. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int listener;
+/* A size the compiler cannot see: fortified read/recv become __read_chk /
+ * __recv_chk, which the hooks must catch too. */
+static volatile size_t chunk = 64;
+
+/* serve() answers each of 3 requests with "pong:<request>" after 30 ms. */
+static void* serve(void* arg) {
+  (void)arg;
+  for (int i = 0; i < 3; ++i) {
+    int c = accept(listener, NULL, NULL);
+    if (c < 0) return NULL;
+    char buf[64];
+    ssize_t n = read(c, buf, chunk); /* __read_chk */
+    usleep(30000);
+    char out[80];
+    int m = snprintf(out, sizeof out, "pong:%.*s", (int)(n > 0 ? n : 0), buf);
+    if (write(c, out, (size_t)m) != m) perror("write");
+    close(c);
+  }
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  listener = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(listener, (struct sockaddr*)&a, sizeof a) || listen(listener, 8) ||
+      getsockname(listener, (struct sockaddr*)&a, &len)) {
+    perror("listen");
+    return 1;
+  }
+  pthread_t t;
+  pthread_create(&t, NULL, serve, NULL);
+
+  for (int i = 0; i < 3; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr*)&a, sizeof a)) {
+      perror("connect");
+      return 1;
+    }
+    if (i == 0) {
+      fprintf(stderr, "real_nonblock=%d\n", (int)((syscall(SYS_fcntl, fd, F_GETFL) & O_NONBLOCK) != 0));
+      printf("user_nonblock=%d\n", (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    }
+    char req[16];
+    int m = snprintf(req, sizeof req, "ping%d", i);
+    if (send(fd, req, (size_t)m, 0) != m) perror("send");
+    char buf[64];
+    ssize_t n = recv(fd, buf, chunk, 0); /* __recv_chk */
+    printf("reply %d: %.*s\n", i, (int)(n > 0 ? n : 0), buf);
+    close(fd);
+  }
+  pthread_join(t, NULL);
+
+  int p[2];
+  if (pipe(p)) return 1;
+  if (write(p[1], "through a pipe", 14) != 14) return 1;
+  char buf[32];
+  ssize_t n = read(p[0], buf, sizeof buf);
+  printf("pipe: %.*s\n", (int)n, buf);
+  struct pollfd pf = {p[0], POLLIN, 0};
+  printf("poll: %d\n", poll(&pf, 1, 30));
+
+  struct timespec ts = {0, 20000000};
+  printf("nanosleep: %d\n", nanosleep(&ts, NULL));
+
+  int sv[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  struct timeval tv = {0, 50000};
+  setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  errno = 0;
+  n = read(sv[0], buf, sizeof buf);
+  printf("timed read: %zd %s\n", n, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+  fflush(stdout);
+
+  if (argc == 3 && strcmp(argv[1], "exit") == 0) exit(atoi(argv[2]));
+  if (argc == 3 && strcmp(argv[1], "ret") == 0) return atoi(argv[2]);
+  return 0;
+}

@@ -1,0 +1,283 @@
+// tests/hooks/test_hooks_preload.cpp — preload mode: weft-run runs
+// unmodified programs with libweft_preload.so. A plain C program, Debian's
+// python3 and curl must print the same as without weft-run, with the hooks
+// visibly active (fibers parked: WEFT_HOOKS_STATS). weft-run's own options,
+// errors and exit status are checked too.
+//
+// This binary is not linked with the hooks. Paths come from the
+// environment set by meson: WEFT_RUN, PRELOAD_PROG, STATIC_PROG, and
+// PYTHON3 / CURL for the tests meson registers only when those exist.
+#include "watchdog.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct outcome {
+  int status = -1;  // exit code, or 128 + signal
+  std::string out, err;
+};
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// run() executes argv with extra environment entries, captures stdout and
+// stderr, and kills it after 30 s (the test then fails).
+outcome run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {}) {
+  int po[2], pe[2];
+  EXPECT_EQ(::pipe(po), 0);
+  EXPECT_EQ(::pipe(pe), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(po[1], 1);
+    ::dup2(pe[1], 2);
+    ::close(po[0]);
+    ::close(pe[0]);
+    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  ::close(po[1]);
+  ::close(pe[1]);
+  outcome o;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+  int open = 2;
+  while (open > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      ADD_FAILURE() << argv[0] << " ran longer than 30 s";
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !fds[i].revents) continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      } else {
+        (i == 0 ? o.out : o.err).append(buf, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return o;
+}
+
+// parks() is N from the "weft-hooks: parks=N" line, or -1.
+long parks(const std::string& err) {
+  auto p = err.find("weft-hooks: parks=");
+  return p == std::string::npos ? -1 : std::atol(err.c_str() + p + 18);
+}
+
+// stripped() removes the weft-hooks line (stderr of the weft-run side).
+std::string stripped(std::string err) {
+  auto p = err.find("weft-hooks: parks=");
+  if (p != std::string::npos) err.erase(p, err.find('\n', p) + 1 - p);
+  return err;
+}
+
+// one_line() is true for a single "weft-run: ..." error line.
+bool one_line(const std::string& err) {
+  return err.rfind("weft-run: ", 0) == 0 && err.find('\n') == err.size() - 1;
+}
+
+const std::vector<std::string> stats = {"WEFT_HOOKS_STATS=1"};
+
+TEST(WeftRun, HelpAndVersion) {
+  outcome h = run({env("WEFT_RUN"), "--help"});
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("usage: weft-run [--workers N] [--] program [args...]"), std::string::npos) << h.out;
+  outcome v = run({env("WEFT_RUN"), "--version"});
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.out.rfind("weft-run (weft) ", 0), 0u) << v.out;
+}
+
+TEST(WeftRun, RefusesWhatItCannotHookWithOneLine) {
+  outcome none = run({env("WEFT_RUN")});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_TRUE(one_line(none.err)) << none.err;
+
+  outcome bad = run({env("WEFT_RUN"), "--frobnicate", "true"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_TRUE(one_line(bad.err)) << bad.err;
+
+  outcome missing = run({env("WEFT_RUN"), "no-such-program-weft-test"});
+  EXPECT_EQ(missing.status, 127);
+  EXPECT_TRUE(one_line(missing.err)) << missing.err;
+  EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+
+  outcome stat = run({env("WEFT_RUN"), env("STATIC_PROG")});
+  EXPECT_EQ(stat.status, 126);
+  EXPECT_TRUE(one_line(stat.err)) << stat.err;
+  EXPECT_NE(stat.err.find("statically linked"), std::string::npos) << stat.err;
+
+  // A setuid copy of the test program.
+  char dir[] = "/tmp/weft_suid_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string copy = std::string(dir) + "/prog";
+  {
+    std::ifstream in(env("PRELOAD_PROG"), std::ios::binary);
+    std::ofstream out(copy, std::ios::binary);
+    out << in.rdbuf();
+  }
+  ASSERT_EQ(::chmod(copy.c_str(), 04755), 0);
+  outcome suid = run({env("WEFT_RUN"), "--", copy});
+  EXPECT_EQ(suid.status, 126);
+  EXPECT_TRUE(one_line(suid.err)) << suid.err;
+  EXPECT_NE(suid.err.find("setuid"), std::string::npos) << suid.err;
+  ::unlink(copy.c_str());
+  ::rmdir(dir);
+}
+
+TEST(WeftRun, PlainCProgramPrintsTheSameWithTheHooksActive) {
+  outcome plain = run({env("PRELOAD_PROG")}, stats);
+  outcome hooked = run({env("WEFT_RUN"), "--", env("PRELOAD_PROG")}, stats);
+  EXPECT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(hooked.status, 0) << hooked.err;
+  EXPECT_NE(plain.out.find("reply 2: pong:ping2"), std::string::npos) << plain.out;
+  EXPECT_EQ(hooked.out, plain.out);
+  EXPECT_EQ(plain.err, "real_nonblock=0\n");
+  EXPECT_EQ(stripped(hooked.err), "real_nonblock=1\n") << "main() must run on a fiber with the hooks active";
+  EXPECT_GT(parks(hooked.err), 3) << hooked.err;
+}
+
+TEST(WeftRun, ExitsWithTheProgramsStatus) {
+  outcome e = run({env("WEFT_RUN"), env("PRELOAD_PROG"), "exit", "7"}, stats);
+  EXPECT_EQ(e.status, 7) << e.err;
+  EXPECT_GT(parks(e.err), 0) << "exit() inside main runs the exit handlers: " << e.err;
+  outcome r = run({env("WEFT_RUN"), "--workers", "1", env("PRELOAD_PROG"), "ret", "5"});
+  EXPECT_EQ(r.status, 5) << r.err;
+  outcome w = run({env("WEFT_RUN"), "--workers", "2", env("PRELOAD_PROG")});
+  EXPECT_EQ(w.status, 127);
+  EXPECT_TRUE(one_line(w.err)) << w.err;
+}
+
+// Registered by meson only where /usr/bin/python3 exists.
+TEST(WeftRunDebian, Python3SocketScript) {
+  const char* script = R"PY(
+import ctypes, os, socket, sys, threading, time
+srv = socket.socket()
+srv.bind(('127.0.0.1', 0))
+srv.listen(8)
+port = srv.getsockname()[1]
+def serve():
+    for i in range(3):
+        c, _ = srv.accept()
+        data = c.recv(100)
+        time.sleep(0.03)
+        c.sendall(b'pong:' + data)
+        c.close()
+t = threading.Thread(target=serve)
+t.start()
+for i in range(3):
+    s = socket.create_connection(('127.0.0.1', port))
+    if i == 0:
+        libc = ctypes.CDLL(None)
+        real = libc.syscall(72, s.fileno(), 3)  # SYS_fcntl, F_GETFL
+        print('real_nonblock=%d' % ((real & os.O_NONBLOCK) != 0), file=sys.stderr)
+    s.sendall(b'ping%d' % i)
+    print(s.recv(100).decode())
+    s.close()
+t.join()
+r, w = os.pipe()
+os.write(w, b'through a pipe')
+print(os.read(r, 100).decode())
+time.sleep(0.02)
+print('done')
+)PY";
+  ASSERT_FALSE(env("PYTHON3").empty());
+  outcome plain = run({env("PYTHON3"), "-c", script}, stats);
+  outcome hooked = run({env("WEFT_RUN"), env("PYTHON3"), "-c", script}, stats);
+  EXPECT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(hooked.status, 0) << hooked.err;
+  EXPECT_NE(plain.out.find("pong:ping2\nthrough a pipe\ndone\n"), std::string::npos) << plain.out;
+  EXPECT_EQ(hooked.out, plain.out);
+  EXPECT_EQ(plain.err, "real_nonblock=0\n");
+  EXPECT_EQ(stripped(hooked.err), "real_nonblock=1\n");
+  EXPECT_GT(parks(hooked.err), 2) << hooked.err;
+}
+
+// http_server() answers `n` HTTP requests with a fixed body after 100 ms,
+// on a plain thread of this (unhooked) process. Returns the port.
+int http_server(int n, std::thread& t) {
+  int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) || ::listen(l, 8) ||
+      ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len))
+    return -1;
+  t = std::thread([l, n] {
+    for (int i = 0; i < n; ++i) {
+      int c = ::accept(l, nullptr, nullptr);
+      if (c < 0) break;
+      std::string req;
+      char buf[1024];
+      while (req.find("\r\n\r\n") == std::string::npos) {
+        ssize_t k = ::read(c, buf, sizeof buf);
+        if (k <= 0) break;
+        req.append(buf, static_cast<std::size_t>(k));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::string body = "hello from the weft test server\n";
+      std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      (void)!::write(c, resp.data(), resp.size());
+      ::close(c);
+    }
+    ::close(l);
+  });
+  return ntohs(a.sin_port);
+}
+
+// Registered by meson only where curl exists.
+TEST(WeftRunDebian, CurlAgainstALoopbackServer) {
+  ASSERT_FALSE(env("CURL").empty());
+  std::thread server;
+  int port = http_server(2, server);
+  ASSERT_GT(port, 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hello";
+  outcome plain = run({env("CURL"), "-sS", "--noproxy", "*", url}, stats);
+  outcome hooked = run({env("WEFT_RUN"), env("CURL"), "-sS", "--noproxy", "*", url}, stats);
+  server.join();
+  EXPECT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(hooked.status, 0) << hooked.err;
+  EXPECT_EQ(plain.out, "hello from the weft test server\n");
+  EXPECT_EQ(hooked.out, plain.out);
+  EXPECT_EQ(stripped(hooked.err), plain.err);
+  EXPECT_GT(parks(hooked.err), 0) << "curl's wait for the 100 ms answer must park its fiber: " << hooked.err;
+}
+
+}  // namespace
