@@ -313,3 +313,4 @@ TEST(Run, ShutdownCleanupMaySpawnAndJoin) {
   EXPECT_EQ(helper_ran.load(), 1);
   EXPECT_EQ(cleaned.load(), 1);
 }
+
