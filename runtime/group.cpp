@@ -16,24 +16,17 @@ group::~group() {
 void group::reserve() {
   if (limit_) slots_.acquire();
   wg_.add(1);
-  lk_.lock();
-  ++running_;
-  lk_.unlock();
+  detail::locked(lk_, [&] { ++running_; });
 }
 
 void group::unreserve() noexcept {
-  lk_.lock();
-  --running_;
-  lk_.unlock();
+  detail::locked(lk_, [&] { --running_; });
   wg_.done();
   if (limit_) slots_.release();
 }
 
 std::uint64_t group::epoch() noexcept {
-  lk_.lock();
-  std::uint64_t e = cancel_epoch_;
-  lk_.unlock();
-  return e;
+  return detail::locked(lk_, [&] { return cancel_epoch_; });
 }
 
 bool group::enter(member& m, std::uint64_t epoch) {
@@ -60,9 +53,7 @@ void group::leave(member& m, std::exception_ptr e) noexcept {
 
 void group::wait() {
   wg_.wait();
-  lk_.lock();
-  std::exception_ptr e = std::exchange(error_, nullptr);
-  lk_.unlock();
+  std::exception_ptr e = detail::locked(lk_, [&] { return std::exchange(error_, nullptr); });
   if (e) std::rethrow_exception(e);
 }
 
@@ -74,11 +65,7 @@ void group::cancel() noexcept {
 }
 
 std::size_t group::size() const noexcept {
-  auto& lk = const_cast<detail::spinlock&>(lk_);
-  lk.lock();
-  std::size_t n = running_;
-  lk.unlock();
-  return n;
+  return detail::locked(lk_, [&] { return running_; });
 }
 
 }  // namespace weft

@@ -39,11 +39,7 @@ void mutex::lock() {
 
 bool mutex::try_lock() {
   wait_ctx* me = detail::current_ctx();
-  lk_.lock();
-  bool got = !owner_;
-  if (got) owner_ = me;
-  lk_.unlock();
-  return got;
+  return detail::locked(lk_, [&] { return owner_ ? false : (owner_ = me, true); });
 }
 
 void mutex::unlock() {
@@ -117,17 +113,11 @@ void event::set() noexcept {
 }
 
 void event::clear() noexcept {
-  lk_.lock();
-  set_ = false;
-  lk_.unlock();
+  detail::locked(lk_, [&] { set_ = false; });
 }
 
 bool event::is_set() const noexcept {
-  auto& lk = const_cast<detail::spinlock&>(lk_);
-  lk.lock();
-  bool s = set_;
-  lk.unlock();
-  return s;
+  return detail::locked(lk_, [&] { return set_; });
 }
 
 bool event::wait_ns(detail::ns_t deadline) {
@@ -149,11 +139,7 @@ semaphore::semaphore(std::ptrdiff_t initial) : count_(initial) {
 }
 
 bool semaphore::try_acquire() noexcept {
-  lk_.lock();
-  bool got = count_ > 0;
-  if (got) --count_;
-  lk_.unlock();
-  return got;
+  return detail::locked(lk_, [&] { return count_ > 0 ? (--count_, true) : false; });
 }
 
 bool semaphore::acquire_ns(detail::ns_t deadline) {
@@ -179,11 +165,7 @@ void semaphore::release(std::ptrdiff_t n) {
 }
 
 std::ptrdiff_t semaphore::available() const noexcept {
-  auto& lk = const_cast<detail::spinlock&>(lk_);
-  lk.lock();
-  std::ptrdiff_t n = count_;
-  lk.unlock();
-  return n;
+  return detail::locked(lk_, [&] { return count_; });
 }
 
 // ---- wait_group ------------------------------------------------------------
@@ -215,11 +197,7 @@ bool wait_group::wait_ns(detail::ns_t deadline, bool interruptible) {
 }
 
 std::int64_t wait_group::count() const noexcept {
-  auto& lk = const_cast<detail::spinlock&>(lk_);
-  lk.lock();
-  std::int64_t n = count_;
-  lk.unlock();
-  return n;
+  return detail::locked(lk_, [&] { return count_; });
 }
 
 }  // namespace weft

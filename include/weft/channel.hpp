@@ -164,17 +164,11 @@ class channel {
 
   // closed() is true after close().
   bool closed() const noexcept {
-    lk_.lock();
-    bool c = closed_;
-    lk_.unlock();
-    return c;
+    return detail::locked(lk_, [&] { return closed_; });
   }
   // size() is the number of buffered values.
   std::size_t size() const noexcept {
-    lk_.lock();
-    std::size_t n = count_;
-    lk_.unlock();
-    return n;
+    return detail::locked(lk_, [&] { return count_; });
   }
   std::size_t capacity() const noexcept { return cap_; }
 

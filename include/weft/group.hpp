@@ -29,7 +29,7 @@ class WEFT_API group {
   };
 
  private:
-  detail::spinlock lk_;
+  mutable detail::spinlock lk_;
   member* head_ = nullptr;
   std::size_t running_ = 0;
   std::size_t limit_;

@@ -39,6 +39,15 @@ class WEFT_API condition_variable {
   detail::spinlock lk_;
   detail::wait_queue q_;
   detail::wake wait_ns(std::unique_lock<mutex>& lock, detail::ns_t deadline);
+  static std::cv_status status(detail::wake r) noexcept {
+    return r == detail::wake::timeout ? std::cv_status::timeout : std::cv_status::no_timeout;
+  }
+  template <class Pred>
+  bool wait_pred(std::unique_lock<mutex>& lock, detail::ns_t deadline, Pred& pred) {
+    while (!pred())
+      if (wait_ns(lock, deadline) == detail::wake::timeout) return pred();
+    return true;
+  }
 
  public:
   condition_variable() = default;
@@ -54,34 +63,26 @@ class WEFT_API condition_variable {
   }
   template <class Clock, class Dur>
   std::cv_status wait_until(std::unique_lock<mutex>& lock, std::chrono::time_point<Clock, Dur> tp) {
-    return wait_ns(lock, detail::deadline_at(tp)) == detail::wake::timeout ? std::cv_status::timeout
-                                                                            : std::cv_status::no_timeout;
+    return status(wait_ns(lock, detail::deadline_at(tp)));
   }
   template <class Clock, class Dur, class Pred>
   bool wait_until(std::unique_lock<mutex>& lock, std::chrono::time_point<Clock, Dur> tp, Pred pred) {
-    detail::ns_t dl = detail::deadline_at(tp);
-    while (!pred())
-      if (wait_ns(lock, dl) == detail::wake::timeout) return pred();
-    return true;
+    return wait_pred(lock, detail::deadline_at(tp), pred);
   }
   template <class Rep, class Period>
   std::cv_status wait_for(std::unique_lock<mutex>& lock, std::chrono::duration<Rep, Period> d) {
-    return wait_ns(lock, detail::deadline_after(d)) == detail::wake::timeout ? std::cv_status::timeout
-                                                                              : std::cv_status::no_timeout;
+    return status(wait_ns(lock, detail::deadline_after(d)));
   }
   template <class Rep, class Period, class Pred>
   bool wait_for(std::unique_lock<mutex>& lock, std::chrono::duration<Rep, Period> d, Pred pred) {
-    detail::ns_t dl = detail::deadline_after(d);
-    while (!pred())
-      if (wait_ns(lock, dl) == detail::wake::timeout) return pred();
-    return true;
+    return wait_pred(lock, detail::deadline_after(d), pred);
   }
 };
 
 // A manual-reset event (gevent's Event): set() wakes all waiters and keeps
 // later waits from blocking until clear().
 class WEFT_API event {
-  detail::spinlock lk_;
+  mutable detail::spinlock lk_;
   detail::wait_queue q_;
   bool set_ = false;
   bool wait_ns(detail::ns_t deadline);
@@ -107,7 +108,7 @@ class WEFT_API event {
 
 // A counting semaphore; release() hands a unit straight to the first waiter.
 class WEFT_API semaphore {
-  detail::spinlock lk_;
+  mutable detail::spinlock lk_;
   detail::wait_queue q_;
   std::ptrdiff_t count_;
   bool acquire_ns(detail::ns_t deadline);
@@ -131,7 +132,7 @@ class WEFT_API semaphore {
 // ends, wait() until the count is back to zero. A negative count is a
 // usage_error.
 class WEFT_API wait_group {
-  detail::spinlock lk_;
+  mutable detail::spinlock lk_;
   detail::wait_queue q_;
   std::int64_t count_ = 0;
   bool wait_ns(detail::ns_t deadline, bool interruptible = true);

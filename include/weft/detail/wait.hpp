@@ -80,6 +80,17 @@ class spinlock {
   void unlock() noexcept { held_.store(false, std::memory_order_release); }
 };
 
+// locked(lk, fn) runs fn() with lk held and returns its result.
+template <class F>
+auto locked(spinlock& lk, F&& fn) noexcept(noexcept(fn())) {
+  lk.lock();
+  struct unlock_at_exit {
+    spinlock& l;
+    ~unlock_at_exit() { l.unlock(); }
+  } g{lk};
+  return fn();
+}
+
 // A fiber or an OS thread that can block; defined in the runtime.
 struct wait_ctx;
 
