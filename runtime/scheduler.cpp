@@ -137,43 +137,9 @@ void scheduler::unlink(fiber_ctl* f) noexcept {
 
 // ---- switching -------------------------------------------------------------
 
-void scheduler::save_tls(fiber_ctl* f) noexcept {
-  f->saved_errno = *errno_ptr_;
-  f->saved_eh[0] = eh_ptr_[0];
-  f->saved_eh[1] = eh_ptr_[1];
-}
-
-void scheduler::load_tls(fiber_ctl* f) noexcept {
-  *errno_ptr_ = f->saved_errno;
-  eh_ptr_[0] = f->saved_eh[0];
-  eh_ptr_[1] = f->saved_eh[1];
-}
-
-void scheduler::switch_to(fiber_ctl* next) noexcept {
-  fiber_ctl* self = running_;
-  save_tls(self);
-  running_ = next;
-  WEFT_ASSERT(next->state <= fiber_state::ready, "fiber %llu was in state %s, expected created or ready",
-              (unsigned long long)next->id, state_name(next->state));
-  next->state = fiber_state::running;
-  // (sanitizer fiber-switch annotations go here; see docs/design.md)
-  ctxd::transfer_t t = ctxd::jump_fcontext(next->fctx, self);
-  after_switch(t.fctx, t.data);
-}
-
-// after_switch() runs in the fiber just resumed: it parks the context we
-// came from in its control block, or frees its stack if it ended (an
-// ontop_fcontext cannot do that, since boost's trampoline does not pass the
-// ontop function's result on to a fresh context), and restores this
-// fiber's errno and exception state.
-void scheduler::after_switch(void* from_fctx, void* from) noexcept {
-  if (from) {
-    static_cast<fiber_ctl*>(from)->fctx = from_fctx;
-  } else if (dead_stack_.sp) {  // we came from a fiber that ended
-    stacks_.deallocate(dead_stack_);
-    dead_stack_.sp = nullptr;
-  }
-  load_tls(running_);
+void scheduler::free_dead_stack() noexcept {
+  stacks_.deallocate(dead_stack_);
+  dead_stack_.sp = nullptr;
 }
 
 fiber_ctl* scheduler::pick_slow() noexcept {

@@ -202,10 +202,43 @@ class scheduler {
   void drain_remote() noexcept;
   void drain_cancels() noexcept;
   void kick() noexcept;
-  void switch_to(fiber_ctl* next) noexcept;
-  void after_switch(void* from_fctx, void* from) noexcept;
-  void save_tls(fiber_ctl* f) noexcept;
-  void load_tls(fiber_ctl* f) noexcept;
+  // switch_to() saves the running fiber and resumes `next`; inlined into
+  // yield() and park(), the two hot callers.
+  __attribute__((always_inline)) void switch_to(fiber_ctl* next) noexcept {
+    fiber_ctl* self = running_;
+    save_tls(self);
+    running_ = next;
+    if (__builtin_expect(next->state > fiber_state::ready, 0)) bad_transition(next, fiber_state::running);
+    next->state = fiber_state::running;
+    // (sanitizer fiber-switch annotations go here; see docs/design.md)
+    boost::context::detail::transfer_t t = boost::context::detail::jump_fcontext(next->fctx, self);
+    after_switch(t.fctx, t.data);
+  }
+  // after_switch() runs in the fiber just resumed: it stores the context we
+  // came from in its control block, or frees its stack if it ended (an
+  // ontop_fcontext cannot do that, since boost's trampoline does not pass
+  // the ontop function's result on to a fresh context), and restores this
+  // fiber's errno and exception state.
+  __attribute__((always_inline)) void after_switch(void* from_fctx, void* from) noexcept {
+    if (__builtin_expect(from != nullptr, 1)) static_cast<fiber_ctl*>(from)->fctx = from_fctx;
+    else if (dead_stack_.sp) free_dead_stack();
+    load_tls(running_);
+  }
+  void free_dead_stack() noexcept;
+  void save_tls(fiber_ctl* f) noexcept {
+    int* e = errno_ptr_;
+    void** eh = eh_ptr_;
+    f->saved_errno = *e;
+    f->saved_eh[0] = eh[0];
+    f->saved_eh[1] = eh[1];
+  }
+  void load_tls(fiber_ctl* f) noexcept {
+    int* e = errno_ptr_;
+    void** eh = eh_ptr_;
+    *e = f->saved_errno;
+    eh[0] = f->saved_eh[0];
+    eh[1] = f->saved_eh[1];
+  }
   void link(fiber_ctl* f) noexcept;
   void unlink(fiber_ctl* f) noexcept;
   [[noreturn]] void finish(fiber_ctl* f) noexcept;
