@@ -20,6 +20,9 @@
 //                          runnable (scheduler::ready). Returns how many.
 //   interrupt()            make a blocked poll() return; any thread.
 //   name()                 the backend's name for dumps and config.
+//   after_fork()           in a fork()ed child: replace kernel objects
+//                          shared with the parent (epoll set, eventfd) with
+//                          fresh ones, keeping every fd's waiters.
 // Per-fd state is registered once (edge-triggered on epoll), not re-armed
 // per wait. All calls but interrupt() are made on the scheduler's own thread.
 // Backends live in poller_<name>.cpp; the build compiles exactly one.
@@ -42,6 +45,7 @@ class poller {
   virtual int poll(ns_t timeout_ns) = 0;
   virtual void interrupt() noexcept = 0;
   virtual std::string_view name() const noexcept = 0;
+  virtual void after_fork() noexcept = 0;
 };
 
 // make_poller() builds the backend named `name` ("" = the build's default)

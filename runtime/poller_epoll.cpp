@@ -47,7 +47,34 @@ struct fd_state {
 
 class epoll_poller final : public poller {
  public:
-  explicit epoll_poller(scheduler& s) : s_(s) {
+  explicit epoll_poller(scheduler& s) : s_(s) { open_kernel_objects(); }
+
+  ~epoll_poller() override {
+    ::close(evfd_);
+    ::close(ep_);
+  }
+
+  // after_fork() gives the child its own epoll set and eventfd (the
+  // inherited ones are shared with the parent) and re-registers every fd the
+  // parent had registered, so parked fibers keep waiting correctly.
+  void after_fork() noexcept override {
+    ::close(evfd_);
+    ::close(ep_);
+    open_kernel_objects();
+    for (std::size_t c = 0; c < chunks_.size(); ++c) {
+      if (!chunks_[c]) continue;
+      for (int i = 0; i < chunk_size; ++i) {
+        fd_state& st = chunks_[c][i];
+        if (!st.registered) continue;
+        int fd = static_cast<int>(c << chunk_bits) + i;
+        if (!add(fd, st)) st.registered = false;
+      }
+    }
+  }
+
+ private:
+  // open_kernel_objects() creates the epoll set and the wake eventfd.
+  void open_kernel_objects() {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) throw std::system_error(errno, std::generic_category(), "weft: epoll_create1");
     evfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -62,26 +89,23 @@ class epoll_poller final : public poller {
     WEFT_ASSERT(sys_epoll_ctl(ep_, EPOLL_CTL_ADD, evfd_, &e) == 0, "epoll_ctl(eventfd): errno %d", errno);
   }
 
-  ~epoll_poller() override {
-    ::close(evfd_);
-    ::close(ep_);
+  // add() registers fd edge-triggered for in and out; false if epoll refused.
+  bool add(int fd, fd_state& st) noexcept {
+    epoll_event e{};
+    e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    e.data.u64 = static_cast<std::uint32_t>(fd) | (std::uint64_t(st.gen) << 32);
+    if (sys_epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e) == 0) return true;
+    return errno == EEXIST && sys_epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &e) == 0;
   }
 
+ public:
   wake wait_fd(int fd, io_event ev, const wait_opts& o) override {
     if (fd < 0) return wake::closed;
     fd_state& st = at(fd);
     if (!st.registered) {
-      epoll_event e{};
-      e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-      e.data.u64 = static_cast<std::uint32_t>(fd) | (std::uint64_t(st.gen) << 32);
-      if (sys_epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e) != 0) {
-        if (errno == EEXIST) {
-          sys_epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &e);
-        } else if (errno == EBADF) {
-          return wake::closed;
-        } else {
-          return wake::notified;  // EPERM: regular file etc., always "ready"
-        }
+      if (!add(fd, st)) {
+        if (errno == EBADF) return wake::closed;
+        return wake::notified;  // EPERM: regular file etc., always "ready"
       }
       st.registered = true;
       st.ready[0] = st.ready[1] = false;

@@ -4,6 +4,8 @@
 
 #include <cxxabi.h>
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +25,12 @@ namespace ctxd = boost::context::detail;
 
 }  // namespace
 
+// A fork()ed child inherits the forking thread's scheduler: give it its own
+// poller objects (registered once per process, at the first scheduler).
+void fork_child_handler() noexcept {
+  if (scheduler* s = tl_sched) s->after_fork_child();
+}
+
 scheduler::scheduler(const resolved_config& c)
     : stacks_(c.stack_size),
       errno_ptr_(&errno),
@@ -35,6 +43,8 @@ scheduler::scheduler(const resolved_config& c)
   main_.refs.store(1, std::memory_order_relaxed);
   running_ = &main_;
   coarse_now_ = last_poll_ = now_ns();
+  static std::once_flag atfork_once;
+  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &fork_child_handler); });
 }
 
 scheduler::~scheduler() {
@@ -255,6 +265,18 @@ void scheduler::deliver_cancel(fiber_ctl* f) noexcept {
   if (f->state == fiber_state::parked && f->interruptible && f->cur_waiter) {
     if (claim(*f->cur_waiter, wake::cancelled)) ready(f);
   }
+}
+
+// ---- fork -----------------------------------------------------------------
+
+void scheduler::after_fork_child() noexcept {
+  // Only the forking thread exists in the child: nothing is in flight from
+  // other threads, and the cancel mutex may have been held by one of them.
+  ::new (&cancel_mu_) std::mutex();
+  remote_inflight_.store(0, std::memory_order_relaxed);
+  polling_.store(false, std::memory_order_relaxed);
+  wake_sent_.store(false, std::memory_order_relaxed);
+  poller_->after_fork();
 }
 
 // ---- shutdown --------------------------------------------------------------

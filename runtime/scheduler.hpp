@@ -126,6 +126,11 @@ class scheduler {
   // all have ended.
   void shutdown() noexcept;
 
+  // after_fork_child() makes this scheduler usable in a fork()ed child:
+  // fresh poller kernel objects, no other threads. Call in the child only,
+  // on the thread that forked (a pthread_atfork child handler).
+  void after_fork_child() noexcept;
+
   poller& io() noexcept { return *poller_; }
   stack_pool& stacks() noexcept { return stacks_; }
   // coarse_now() is the time of the last clock read (for wait ages).
