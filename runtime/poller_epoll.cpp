@@ -89,6 +89,20 @@ class epoll_poller final : public poller {
     WEFT_ASSERT(sys_epoll_ctl(ep_, EPOLL_CTL_ADD, evfd_, &e) == 0, "epoll_ctl(eventfd): errno %d", errno);
   }
 
+  // wait_unwatchable() stands in for readiness of an fd epoll refused for
+  // lack of resources or nesting depth: it parks for up to 1 ms and reports
+  // "ready", so the caller retries its syscall without spinning.
+  static wake wait_unwatchable(const wait_opts& o) {
+    constexpr ns_t retry_ns = 1000000;
+    ns_t retry = now_ns() + retry_ns;
+    wait_opts o2 = o;
+    bool own_deadline = o.deadline <= retry;
+    if (!own_deadline) o2.deadline = retry;
+    waiter w;
+    wake r = block_local(w, o2);
+    return r == wake::timeout && !own_deadline ? wake::notified : r;
+  }
+
   // add() registers fd edge-triggered for in and out; false if epoll refused.
   bool add(int fd, fd_state& st) noexcept {
     epoll_event e{};
@@ -105,7 +119,8 @@ class epoll_poller final : public poller {
     if (!st.registered) {
       if (!add(fd, st)) {
         if (errno == EBADF) return wake::closed;
-        return wake::notified;  // EPERM: regular file etc., always "ready"
+        if (errno == EPERM) return wake::notified;  // regular file etc.: always ready
+        return wait_unwatchable(o);                 // ELOOP, ENOSPC, ENOMEM
       }
       st.registered = true;
       st.ready[0] = st.ready[1] = false;
