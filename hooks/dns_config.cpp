@@ -1,0 +1,165 @@
+// hooks/dns_config.cpp — resolv.conf, hosts and nsswitch.conf parsing.
+#include "dns_config.hpp"
+
+#include <arpa/inet.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+namespace weft::hooks::dns {
+namespace {
+
+// read_lines() calls fn(words) for each line of path, comments removed.
+template <class F>
+void read_lines(const char* path, F&& fn) {
+  FILE* f = std::fopen(path, "re");
+  if (!f) return;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, f)) {
+    char* hash = std::strpbrk(buf, "#;");
+    if (hash) *hash = '\0';
+    std::istringstream in(buf);
+    std::vector<std::string> w;
+    for (std::string s; in >> s;) w.push_back(s);
+    if (!w.empty()) fn(w);
+  }
+  std::fclose(f);
+}
+
+// server_entry() turns one nameserver value into c-ares' "host:port" form;
+// "" if it is not an address. Ports are accepted only when allow_port.
+std::string server_entry(const std::string& v, bool allow_port, const char* env_port) {
+  std::string host = v, port;
+  if (allow_port) {
+    if (!v.empty() && v[0] == '[') {
+      auto close = v.find(']');
+      if (close == std::string::npos) return "";
+      host = v.substr(1, close - 1);
+      if (close + 1 < v.size() && v[close + 1] == ':') port = v.substr(close + 2);
+    } else if (std::count(v.begin(), v.end(), ':') == 1) {
+      host = v.substr(0, v.find(':'));
+      port = v.substr(v.find(':') + 1);
+    }
+  }
+  in6_addr a6;
+  in_addr a4;
+  bool v6 = inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+  if (!v6 && inet_pton(AF_INET, host.c_str(), &a4) != 1) return "";
+  if (port.empty() && env_port && *env_port) port = env_port;
+  if (port.empty()) port = "53";
+  return v6 ? "[" + host + "]:" + port : host + ":" + port;
+}
+
+}  // namespace
+
+const char* resolv_conf_path() noexcept {
+  const char* p = std::getenv("WEFT_RESOLV_CONF");
+  return p && *p ? p : "/etc/resolv.conf";
+}
+
+std::string resolv_conf_key() {
+  std::string key = resolv_conf_path();
+  struct stat st {};
+  if (::stat(key.c_str(), &st) == 0)
+    key += "|" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "|" +
+           std::to_string(st.st_size) + "|" + std::to_string(st.st_ino);
+  const char* port = std::getenv("WEFT_DNS_PORT");
+  key += "|";
+  if (port) key += port;
+  return key;
+}
+
+resolv_conf load_resolv_conf() {
+  resolv_conf rc;
+  const char* custom = std::getenv("WEFT_RESOLV_CONF");
+  bool allow_port = custom && *custom;
+  const char* env_port = std::getenv("WEFT_DNS_PORT");
+  int nservers = 0;
+  read_lines(resolv_conf_path(), [&](const std::vector<std::string>& w) {
+    if (w[0] == "nameserver" && w.size() >= 2) {
+      if (nservers >= 3) return;  // glibc's MAXNS
+      std::string e = server_entry(w[1], allow_port, env_port);
+      if (e.empty()) return;
+      if (!rc.servers_csv.empty()) rc.servers_csv += ",";
+      rc.servers_csv += e;
+      ++nservers;
+    } else if ((w[0] == "search" || w[0] == "domain") && w.size() >= 2) {
+      rc.search.assign(w.begin() + 1, w.end());
+    } else if (w[0] == "options") {
+      for (std::size_t i = 1; i < w.size(); ++i) {
+        const std::string& o = w[i];
+        auto num = [&](const char* pfx, int lo, int hi) -> int {
+          int n = std::atoi(o.c_str() + std::strlen(pfx));
+          return std::clamp(n, lo, hi);
+        };
+        if (o.rfind("ndots:", 0) == 0) rc.ndots = num("ndots:", 0, 15);
+        else if (o.rfind("timeout:", 0) == 0) rc.timeout_ms = num("timeout:", 1, 30) * 1000;
+        else if (o.rfind("attempts:", 0) == 0) rc.attempts = num("attempts:", 1, 5);
+      }
+    }
+  });
+  if (rc.servers_csv.empty()) rc.servers_csv = server_entry("127.0.0.1", false, env_port);
+  return rc;
+}
+
+const char* hosts_path() noexcept {
+  const char* p = std::getenv("WEFT_HOSTS");
+  return p && *p ? p : "/etc/hosts";
+}
+
+hosts_match hosts_by_name(const char* name, int family) {
+  hosts_match m;
+  read_lines(hosts_path(), [&](const std::vector<std::string>& w) {
+    if (w.size() < 2) return;
+    host_addr ha{};
+    if (inet_pton(AF_INET, w[0].c_str(), &ha.a) == 1) ha.family = AF_INET;
+    else if (inet_pton(AF_INET6, w[0].c_str(), &ha.a) == 1) ha.family = AF_INET6;
+    else return;
+    if (family != AF_UNSPEC && family != ha.family) return;
+    bool hit = false;
+    for (std::size_t i = 1; i < w.size() && !hit; ++i) hit = ::strcasecmp(w[i].c_str(), name) == 0;
+    if (!hit) return;
+    if (!m.found) {
+      m.found = true;
+      m.canon = w[1];
+      m.aliases.assign(w.begin() + 2, w.end());
+    }
+    m.addrs.push_back(ha);
+  });
+  return m;
+}
+
+bool hosts_by_addr(int family, const void* addr, std::string& name) {
+  bool found = false;
+  std::size_t len = family == AF_INET ? 4 : 16;
+  read_lines(hosts_path(), [&](const std::vector<std::string>& w) {
+    if (found || w.size() < 2) return;
+    in6_addr a{};
+    if (inet_pton(family, w[0].c_str(), &a) != 1) return;
+    if (std::memcmp(&a, addr, len) != 0) return;
+    name = w[1];
+    found = true;
+  });
+  return found;
+}
+
+std::vector<std::string> hosts_sources() {
+  std::vector<std::string> out;
+  bool seen = false;
+  read_lines("/etc/nsswitch.conf", [&](const std::vector<std::string>& w) {
+    if (seen || w[0] != "hosts:") return;
+    seen = true;
+    for (std::size_t i = 1; i < w.size(); ++i)
+      if (w[i] == "files" || w[i] == "dns") out.push_back(w[i]);
+  });
+  if (!seen) out = {"files", "dns"};
+  return out;
+}
+
+}  // namespace weft::hooks::dns

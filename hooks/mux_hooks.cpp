@@ -1,0 +1,348 @@
+// hooks/mux_hooks.cpp — ppoll, select, pselect, epoll_wait, epoll_pwait and
+// epoll_pwait2 on fibers, event-driven.
+//
+// Every call first looks without waiting (the real call with a zero
+// timeout, and the caller's sigmask for the p- variants), so errors
+// (EBADF, EINVAL), results and fd_set/revents contents are the kernel's.
+// If nothing is ready the fiber parks on one fd until it is readable or the
+// deadline passes — never busy-polls — and then looks again:
+//   * ppoll/select/pselect: a private level-triggered epoll instance over
+//     the set (readable when any member is ready);
+//   * epoll_wait/epoll_pwait[2]: the user's own epoll fd (itself pollable).
+// With no fds at all they sleep. A weft::timeout scope gives -1/ETIMEDOUT,
+// a cancel -1/ECANCELED. select updates its timeval to the time not slept,
+// as Linux does.
+//
+// Sigmask of ppoll/pselect/epoll_pwait[2]: it is applied (atomically, by the
+// kernel) during each look, so a signal pending at the start or at a wake-up
+// that the mask unblocks is delivered and gives -1/EINTR like the real call.
+// While the fiber is parked the thread keeps its own mask (other fibers run
+// on it), and a signal arriving then does not end the wait.
+#include "hook_core.hpp"
+
+#include <dlfcn.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace hk = weft::hooks;
+using weft::io_event;
+using weft::detail::ns_t;
+using weft::detail::wake;
+
+namespace {
+
+// The real functions (hooks/real.hpp's table does not list these).
+struct mux_real {
+  int (*ppoll)(pollfd*, nfds_t, const timespec*, const sigset_t*);
+  int (*ppoll_chk)(pollfd*, nfds_t, const timespec*, const sigset_t*, size_t);
+  int (*select)(int, fd_set*, fd_set*, fd_set*, timeval*);
+  int (*pselect)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*);
+  int (*epoll_wait)(int, epoll_event*, int, int);
+  int (*epoll_pwait)(int, epoll_event*, int, int, const sigset_t*);
+  int (*epoll_pwait2)(int, epoll_event*, int, const timespec*, const sigset_t*);  // null if libc lacks it
+};
+
+// rf() is the table, looked up with dlsym(RTLD_NEXT) on first use.
+const mux_real& rf() noexcept {
+  static const mux_real t = [] {
+    mux_real r{};
+    r.ppoll = reinterpret_cast<decltype(r.ppoll)>(dlsym(RTLD_NEXT, "ppoll"));
+    r.ppoll_chk = reinterpret_cast<decltype(r.ppoll_chk)>(dlsym(RTLD_NEXT, "__ppoll_chk"));
+    r.select = reinterpret_cast<decltype(r.select)>(dlsym(RTLD_NEXT, "select"));
+    r.pselect = reinterpret_cast<decltype(r.pselect)>(dlsym(RTLD_NEXT, "pselect"));
+    r.epoll_wait = reinterpret_cast<decltype(r.epoll_wait)>(dlsym(RTLD_NEXT, "epoll_wait"));
+    r.epoll_pwait = reinterpret_cast<decltype(r.epoll_pwait)>(dlsym(RTLD_NEXT, "epoll_pwait"));
+    r.epoll_pwait2 = reinterpret_cast<decltype(r.epoll_pwait2)>(dlsym(RTLD_NEXT, "epoll_pwait2"));
+    if (!r.ppoll || !r.select || !r.pselect || !r.epoll_wait || !r.epoll_pwait) {
+      static const char msg[] = "weft hooks: dlsym(RTLD_NEXT) found no ppoll/select/pselect/epoll_wait\n";
+      (void)!::syscall(SYS_write, 2, msg, sizeof msg - 1);
+      std::abort();
+    }
+    return r;
+  }();
+  return t;
+}
+
+constexpr timespec zero_ts{0, 0};
+
+// deadline_of() is now + the timespec (nullptr: no deadline).
+ns_t deadline_of(const timespec* t) noexcept {
+  if (!t) return weft::detail::no_deadline;
+  if (t->tv_sec > 1000000000L) return weft::detail::no_deadline;  // > 31 years: never
+  return weft::detail::now_ns() + ns_t(t->tv_sec) * 1000000000 + t->tv_nsec;
+}
+
+// private_epoll() builds a level-triggered epoll instance over (fd, events)
+// pairs (POLL* bits are EPOLL* bits on Linux; the same fd twice is watched
+// for the union); -1 if it cannot. Fds epoll refuses (regular files) are
+// skipped: the looks report them ready anyway.
+int private_epoll(const std::vector<pollfd>& set) noexcept {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return -1;
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    if (set[i].fd < 0) continue;
+    epoll_event e{};
+    e.data.fd = set[i].fd;
+    e.events = static_cast<std::uint16_t>(set[i].events);
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, set[i].fd, &e) == 0 || errno != EEXIST) continue;
+    for (std::size_t j = 0; j < i; ++j)
+      if (set[j].fd == set[i].fd) e.events |= static_cast<std::uint16_t>(set[j].events);
+    epoll_ctl(ep, EPOLL_CTL_MOD, set[i].fd, &e);
+  }
+  return ep;
+}
+
+// wait_loop() parks on `fd` (or just sleeps when fd < 0) until look()
+// reports something (> 0) or an error (< 0), or the deadline passes (then a
+// last look decides: 0 or what it found). Returns look()'s result, or -1
+// with ETIMEDOUT / ECANCELED. Fiber only.
+// If the poller cannot watch fd (epoll_ctl fails, e.g. ELOOP for a deeply
+// nested epoll fd, and the poller then reports "always ready"), wakes keep
+// finding nothing: after a few in a row the loop looks once per millisecond
+// instead of spinning.
+template <class Look>
+int wait_loop(weft::detail::scheduler* s, int fd, ns_t deadline, Look&& look) {
+  int empty = 0;
+  for (;;) {
+    wake w;
+    if (fd < 0) {
+      w = hk::park_until(deadline);
+    } else if (empty >= 4) {
+      ns_t tick = weft::detail::now_ns() + 1000000;
+      w = hk::park_until(tick < deadline ? tick : deadline);
+      if (w == wake::timeout && tick < deadline) w = wake::notified;
+    } else {
+      w = hk::park_fd(s, fd, io_event::readable, deadline);
+    }
+    if (w == wake::notified || w == wake::timeout || w == wake::closed) {
+      int r = look();
+      if (r != 0 || w == wake::timeout) return r;
+      if (w == wake::closed) {  // the fd went away and its number holds nothing now
+        errno = EBADF;
+        return -1;
+      }
+      ++empty;
+      continue;
+    }
+    errno = hk::wake_errno(w, 0);
+    return -1;
+  }
+}
+
+// poll_set() waits for a poll set on a fiber: first look was empty.
+template <class Look>
+int poll_set(weft::detail::scheduler* s, const std::vector<pollfd>& set, ns_t deadline, Look&& look) {
+  bool any = std::any_of(set.begin(), set.end(), [](const pollfd& p) { return p.fd >= 0; });
+  int ep = -1;
+  if (any) {
+    ep = private_epoll(set);
+    if (ep < 0) return -2;  // caller blocks in the real call
+  }
+  int r = wait_loop(s, ep, deadline, look);
+  if (ep >= 0) {
+    int e = errno;
+    s->io().forget(ep);
+    hk::real::fns().close(ep);
+    errno = e;
+  }
+  return r;
+}
+
+int do_ppoll(pollfd* fds, nfds_t n, const timespec* t, const sigset_t* mask) {
+  weft::detail::scheduler* s = hk::fiber_sched();
+  if (!s || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return rf().ppoll(fds, n, t, mask);
+  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return rf().ppoll(fds, n, t, mask);
+  int saved = errno;
+  ns_t deadline = deadline_of(t);
+  auto look = [&] { return rf().ppoll(fds, n, &zero_ts, mask); };
+  int r = look();
+  if (r != 0) return r;
+  std::vector<pollfd> set(fds, fds + n);
+  r = poll_set(s, set, deadline, look);
+  if (r == -2) return rf().ppoll(fds, n, t, mask);
+  if (r >= 0) errno = saved;
+  return r;
+}
+
+// fdset_words() is how many longs hold nfds bits.
+std::size_t fdset_words(int nfds) noexcept {
+  constexpr int bits = 8 * sizeof(long);
+  return nfds <= 0 ? 0 : static_cast<std::size_t>((nfds + bits - 1) / bits);
+}
+
+// sel_state: copies of the caller's sets (exactly nfds bits, as the kernel
+// reads them), so every look starts from the original request.
+struct sel_state {
+  int nfds;
+  fd_set* user[3];
+  std::vector<unsigned long> orig[3];
+  std::vector<unsigned long> work[3];
+
+  sel_state(int n, fd_set* r, fd_set* w, fd_set* x) : nfds(clamp(n)), user{r, w, x} {
+    std::size_t words = fdset_words(nfds);
+    for (int k = 0; k < 3; ++k) {
+      if (!user[k]) continue;
+      orig[k].resize(words);
+      if (words) std::memcpy(orig[k].data(), user[k], words * sizeof(long));
+      work[k] = orig[k];
+    }
+  }
+  // clamp() bounds nfds like the kernel (which stops at its fd table size,
+  // at least as large as the open fds allow): at RLIMIT_NOFILE, never
+  // below FD_SETSIZE, so a big nfds does not read past the caller's sets.
+  static int clamp(int n) noexcept {
+    if (n <= FD_SETSIZE) return n;
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return n;
+    return static_cast<int>(std::min<rlim_t>(static_cast<rlim_t>(n), std::max<rlim_t>(rl.rlim_cur, FD_SETSIZE)));
+  }
+  // set() makes the work sets the original request again.
+  fd_set* set(int k) noexcept {
+    if (!user[k]) return nullptr;
+    work[k] = orig[k];
+    return reinterpret_cast<fd_set*>(work[k].data());
+  }
+  // publish() copies the kernel's answer back to the caller's sets.
+  void publish() noexcept {
+    for (int k = 0; k < 3; ++k)
+      if (user[k] && !work[k].empty()) std::memcpy(user[k], work[k].data(), work[k].size() * sizeof(long));
+  }
+  // as_poll() lists the requested fds: read -> POLLIN, write -> POLLOUT,
+  // except -> POLLPRI (what select waits for).
+  std::vector<pollfd> as_poll() const {
+    std::vector<pollfd> v;
+    constexpr int bits = 8 * sizeof(long);
+    static constexpr short ev[3] = {POLLIN, POLLOUT, POLLPRI};
+    for (int fd = 0; fd < nfds; ++fd) {
+      short want = 0;
+      for (int k = 0; k < 3; ++k)
+        if (user[k] && (orig[k][fd / bits] >> (fd % bits) & 1UL)) want |= ev[k];
+      if (want) v.push_back({fd, want, 0});
+    }
+    return v;
+  }
+};
+
+// do_select() is select (tv) or pselect (ts, mask) on a fiber.
+int do_select(weft::detail::scheduler* s, int nfds, fd_set* r, fd_set* w, fd_set* x, ns_t deadline, bool is_p,
+              const sigset_t* mask) {
+  int saved = errno;
+  sel_state st(nfds, r, w, x);
+  auto look = [&] {
+    int n;
+    if (is_p) {
+      n = rf().pselect(st.nfds, st.set(0), st.set(1), st.set(2), &zero_ts, mask);
+    } else {
+      timeval z{0, 0};
+      n = rf().select(st.nfds, st.set(0), st.set(1), st.set(2), &z);
+    }
+    if (n >= 0) st.publish();  // on 0 this clears the sets, as the real call does
+    return n;
+  };
+  int n = look();
+  if (n != 0) return n;
+  std::vector<pollfd> set = st.as_poll();
+  n = poll_set(s, set, deadline, look);
+  if (n == -2) {  // no private epoll: block in the real call for the time left
+    ns_t left = deadline == weft::detail::no_deadline ? -1 : std::max<ns_t>(0, deadline - weft::detail::now_ns());
+    timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+    n = rf().pselect(st.nfds, st.set(0), st.set(1), st.set(2), left < 0 ? nullptr : &ts, mask);
+    if (n >= 0) st.publish();
+  }
+  if (n >= 0) errno = saved;
+  return n;
+}
+
+// do_epoll() is epoll_wait / epoll_pwait / epoll_pwait2 on the user's epoll
+// fd; `t` is nullptr for no deadline.
+int do_epoll(int ep, epoll_event* ev, int max, const timespec* t, const sigset_t* mask, bool p) {
+  weft::detail::scheduler* s = hk::fiber_sched();
+  auto look = [&] {
+    int r = p ? rf().epoll_pwait(ep, ev, max, 0, mask) : rf().epoll_wait(ep, ev, max, 0);
+    // epoll with a zero timeout never reports EINTR; ppoll does: it delivers
+    // a pending signal the mask unblocks, as the waiting call would.
+    if (r == 0 && mask && rf().ppoll(nullptr, 0, &zero_ts, mask) < 0) return -1;
+    return r;
+  };
+  int saved = errno;
+  int r = look();
+  if (r != 0) return r;
+  if (t && t->tv_sec == 0 && t->tv_nsec == 0) return 0;
+  r = wait_loop(s, ep, deadline_of(t), look);
+  if (r >= 0) errno = saved;
+  return r;
+}
+
+// ms_ts() turns a millisecond timeout (< 0: none) into a timespec.
+const timespec* ms_ts(int ms, timespec* buf) noexcept {
+  if (ms < 0) return nullptr;
+  *buf = {ms / 1000, (ms % 1000) * 1000000L};
+  return buf;
+}
+
+}  // namespace
+
+WEFT_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* t, const sigset_t* mask) {
+  return do_ppoll(fds, n, t, mask);
+}
+
+WEFT_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* t, const sigset_t* mask, size_t fdslen) {
+  if (fdslen / sizeof(pollfd) < n && rf().ppoll_chk) return rf().ppoll_chk(fds, n, t, mask, fdslen);
+  return do_ppoll(fds, n, t, mask);
+}
+
+WEFT_HOOK int select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
+  weft::detail::scheduler* s = hk::fiber_sched();
+  if (!s || (tv && tv->tv_sec == 0 && tv->tv_usec == 0)) return rf().select(nfds, r, w, x, tv);
+  if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)) return rf().select(nfds, r, w, x, tv);
+  timespec ts{};
+  if (tv) ts = {tv->tv_sec, tv->tv_usec * 1000L};
+  ns_t deadline = deadline_of(tv ? &ts : nullptr);
+  int n = do_select(s, nfds, r, w, x, deadline, false, nullptr);
+  if (tv && (n >= 0 || errno == ETIMEDOUT || errno == ECANCELED) && deadline != weft::detail::no_deadline) {
+    // Linux stores the time not slept.
+    ns_t left = std::max<ns_t>(0, deadline - weft::detail::now_ns());
+    tv->tv_sec = static_cast<time_t>(left / 1000000000);
+    tv->tv_usec = static_cast<suseconds_t>(left % 1000000000 / 1000);
+  }
+  return n;
+}
+
+WEFT_HOOK int pselect(int nfds, fd_set* r, fd_set* w, fd_set* x, const timespec* t, const sigset_t* mask) {
+  weft::detail::scheduler* s = hk::fiber_sched();
+  if (!s || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return rf().pselect(nfds, r, w, x, t, mask);
+  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return rf().pselect(nfds, r, w, x, t, mask);
+  return do_select(s, nfds, r, w, x, deadline_of(t), true, mask);
+}
+
+WEFT_HOOK int epoll_wait(int ep, epoll_event* ev, int max, int timeout) {
+  if (!hk::fiber_sched() || timeout == 0) return rf().epoll_wait(ep, ev, max, timeout);
+  timespec buf;
+  return do_epoll(ep, ev, max, ms_ts(timeout, &buf), nullptr, false);
+}
+
+WEFT_HOOK int epoll_pwait(int ep, epoll_event* ev, int max, int timeout, const sigset_t* mask) {
+  if (!hk::fiber_sched() || timeout == 0) return rf().epoll_pwait(ep, ev, max, timeout, mask);
+  timespec buf;
+  return do_epoll(ep, ev, max, ms_ts(timeout, &buf), mask, true);
+}
+
+WEFT_HOOK int epoll_pwait2(int ep, epoll_event* ev, int max, const timespec* t, const sigset_t* mask) {
+  if (!rf().epoll_pwait2) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (!hk::fiber_sched() || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return rf().epoll_pwait2(ep, ev, max, t, mask);
+  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return rf().epoll_pwait2(ep, ev, max, t, mask);
+  return do_epoll(ep, ev, max, t, mask, true);
+}
