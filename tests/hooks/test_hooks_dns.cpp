@@ -75,23 +75,34 @@ class dnsmasq_env : public ::testing::Environment {
     tmpdir = ::mkdtemp(tmpl);
     const char* bin = "/usr/sbin/dnsmasq";
     ASSERT_EQ(::access(bin, X_OK), 0) << "dnsmasq missing: apt-get install dnsmasq-base";
-    dns_port = free_udp_port();
-    std::vector<std::string> args = {
-        bin, "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--user=root",
-        "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1", "--bogus-priv",
-        "--port=" + std::to_string(dns_port),
-        "--address=/name.test/10.1.2.3",
-        "--address=/both.test/10.1.2.4", "--address=/both.test/fd00::4",
-        "--host-record=canon.test,10.1.2.7",
-        "--cname=alias.test,canon.test",
-        "--address=/name.weft.test/10.1.2.9", "--address=/weft.test/",
-        "--address=/nx.test/", "--local=/test/",
-    };
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(::posix_spawn(&dnsmasq_pid, bin, nullptr, nullptr, argv.data(), environ), 0);
-    for (int i = 0; i < 500 && !udp_port_taken(dns_port); ++i) ::usleep(10000);
+    // dnsmasq binds UDP and TCP on the port; another test may take the TCP
+    // side between our check and its bind, and then dnsmasq exits: retry on a
+    // new port.
+    for (int attempt = 0; attempt < 5 && !udp_port_taken(dns_port); ++attempt) {
+      dns_port = free_udp_port();
+      std::vector<std::string> args = {
+          bin, "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--user=root",
+          "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1", "--bogus-priv",
+          "--port=" + std::to_string(dns_port),
+          "--address=/name.test/10.1.2.3",
+          "--address=/both.test/10.1.2.4", "--address=/both.test/fd00::4",
+          "--host-record=canon.test,10.1.2.7",
+          "--cname=alias.test,canon.test",
+          "--address=/name.weft.test/10.1.2.9", "--address=/weft.test/",
+          "--address=/nx.test/", "--local=/test/",
+      };
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ASSERT_EQ(::posix_spawn(&dnsmasq_pid, bin, nullptr, nullptr, argv.data(), environ), 0);
+      for (int i = 0; i < 500 && !udp_port_taken(dns_port); ++i) {
+        if (::waitpid(dnsmasq_pid, nullptr, WNOHANG) == dnsmasq_pid) {  // it gave up
+          dnsmasq_pid = -1;
+          break;
+        }
+        ::usleep(10000);
+      }
+    }
     ASSERT_TRUE(udp_port_taken(dns_port)) << "dnsmasq did not start";
   }
   void TearDown() override {

@@ -109,7 +109,7 @@ TEST(Select, TimeoutHoldsToTheMillisecondAndClearsTheSets) {
     auto [c, s] = tcp_pair();
     std::atomic<int> ticks{0};
     auto ticker = weft::spawn([&] {
-      while (!weft::this_fiber::cancel_requested()) {
+      for (;;) {  // ends only by cancel(), at its sleep
         ticks++;
         weft::this_fiber::sleep_for(5ms);
       }
