@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <thread>
 #include <utility>
 
 namespace weft::hooks {
@@ -135,5 +137,24 @@ struct res {
   long r = -2;
   int err = 0;
 };
+
+// on_thread() runs fn on a plain OS thread (where the hooks pass through)
+// and returns its result and errno, to compare with the fiber path.
+template <class F>
+res on_thread(F fn) {
+  res out;
+  std::thread([&] {
+    out.r = fn();
+    out.err = errno;
+  }).join();
+  return out;
+}
+
+// cpu_ms() is the CPU time the calling thread used so far.
+inline long cpu_ms() {
+  rusage ru{};
+  ::getrusage(RUSAGE_THREAD, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
 
 }  // namespace hooks_test

@@ -17,22 +17,6 @@ using namespace hooks_test;
 
 namespace {
 
-long cpu_ms() {
-  rusage ru{};
-  ::getrusage(RUSAGE_THREAD, &ru);
-  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-}
-
-template <class F>
-res on_thread(F fn) {
-  res out;
-  std::thread([&] {
-    out.r = fn();
-    out.err = errno;
-  }).join();
-  return out;
-}
-
 // watch() adds fd to ep for `events` with data.fd = fd.
 void watch(int ep, int fd, unsigned events = EPOLLIN) {
   epoll_event e{};

@@ -14,13 +14,6 @@ using namespace hooks_test;
 
 namespace {
 
-// cpu_ms() is the CPU time this thread used so far.
-long cpu_ms() {
-  rusage ru{};
-  ::getrusage(RUSAGE_THREAD, &ru);
-  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-}
-
 TEST(Poll, WakesForTheOneFdOfManyThatBecomesReady) {
   weft::run([] {
     std::vector<std::pair<int, int>> pairs;

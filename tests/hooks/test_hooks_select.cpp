@@ -19,17 +19,6 @@ using namespace hooks_test;
 
 namespace {
 
-// on_thread() runs fn on a plain OS thread (where the hooks pass through).
-template <class F>
-res on_thread(F fn) {
-  res out;
-  std::thread([&] {
-    out.r = fn();
-    out.err = errno;
-  }).join();
-  return out;
-}
-
 TEST(Select, WakesForTheOneFdOfManyThatBecomesReady) {
   weft::run([] {
     std::vector<std::pair<int, int>> pairs;
