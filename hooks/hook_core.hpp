@@ -30,6 +30,16 @@ inline detail::scheduler* fiber_sched() noexcept {
   return s->running()->is_main_ctx ? nullptr : s;
 }
 
+// passthrough() is true when a call on fd can go straight to libc: no
+// fiber runs on this thread and weft never made fd non-blocking behind the
+// user's back. The hot hooks test it first, before building their retry
+// closure, so that such a call costs a TLS load and a table lookup.
+inline bool passthrough(int fd) noexcept {
+  if (__builtin_expect(detail::tl_sched != nullptr, 0)) return false;
+  fd_entry* e = fds.peek(fd);
+  return !e || !e->emulating();
+}
+
 // wake_errno() is the errno of a wait that ended without readiness:
 // closed -> EBADF, own deadline -> expiry, weft::timeout -> ETIMEDOUT,
 // cancel -> ECANCELED.

@@ -116,12 +116,23 @@ WEFT_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
 
 WEFT_HOOK int accept(int fd, sockaddr* addr, socklen_t* len) { return accept4(fd, addr, len, 0); }
 
-WEFT_HOOK ssize_t read(int fd, void* buf, size_t n) { return do_read(fd, buf, n); }
+WEFT_HOOK ssize_t read(int fd, void* buf, size_t n) {
+  if (weft::hooks::passthrough(fd)) return real::fns().read(fd, buf, n);
+  return do_read(fd, buf, n);
+}
 
-WEFT_HOOK ssize_t write(int fd, const void* buf, size_t n) {
+namespace {
+// do_write() is write's blocking path, out of line so the passthrough stays lean.
+[[gnu::noinline]] ssize_t do_write(int fd, const void* buf, size_t n) {
   return hooked_io(
       fd, io_event::writable,
       [&](std::size_t done) { return real::fns().write(fd, static_cast<const char*>(buf) + done, n - done); }, n);
+}
+}  // namespace
+
+WEFT_HOOK ssize_t write(int fd, const void* buf, size_t n) {
+  if (weft::hooks::passthrough(fd)) return real::fns().write(fd, buf, n);
+  return do_write(fd, buf, n);
 }
 
 WEFT_HOOK ssize_t readv(int fd, const iovec* iov, int n) {
@@ -140,14 +151,24 @@ WEFT_HOOK ssize_t writev(int fd, const iovec* iov, int n) {
       total(iov, count));
 }
 
-WEFT_HOOK ssize_t recv(int fd, void* buf, size_t n, int flags) { return do_recv(fd, buf, n, flags); }
+WEFT_HOOK ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  if (weft::hooks::passthrough(fd)) return real::fns().recv(fd, buf, n, flags);
+  return do_recv(fd, buf, n, flags);
+}
 
-WEFT_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  if (flags & MSG_DONTWAIT) return real::fns().send(fd, buf, n, flags);
+namespace {
+// do_send() is send's blocking path, out of line so the passthrough stays lean.
+[[gnu::noinline]] ssize_t do_send(int fd, const void* buf, size_t n, int flags) {
   return hooked_io(
       fd, io_event::writable,
       [&](std::size_t done) { return real::fns().send(fd, static_cast<const char*>(buf) + done, n - done, flags); },
       n);
+}
+}  // namespace
+
+WEFT_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  if ((flags & MSG_DONTWAIT) || weft::hooks::passthrough(fd)) return real::fns().send(fd, buf, n, flags);
+  return do_send(fd, buf, n, flags);
 }
 
 WEFT_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen_t* alen) {
