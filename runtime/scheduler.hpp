@@ -17,9 +17,8 @@
 //     drains remote wake-ups; it polls I/O without blocking at most once a
 //     millisecond while the run queue stays busy. So a yield costs no
 //     syscall, and busy fibers cannot starve I/O for long.
-//  5. The switch is Boost.Context's fcontext (jump_fcontext/make_fcontext/
-//     ontop_fcontext), used directly rather than through
-//     boost::context::fiber: the switching fiber passes itself as the
+//  5. The switch is Boost.Context's fcontext (make_fcontext/jump_fcontext),
+//     used directly rather than through boost::context::fiber: the switching fiber passes itself as the
 //     transfer's data, so the resumed side stores the suspended context in
 //     the right control block with one store; an ending fiber passes
 //     nullptr and the resumed side frees the dead stack.
