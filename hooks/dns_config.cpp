@@ -2,6 +2,7 @@
 #include "dns_config.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -115,23 +116,42 @@ const char* hosts_path() noexcept {
 
 hosts_match hosts_by_name(const char* name, int family) {
   hosts_match m;
+  std::vector<std::string> names;  // every name of every line naming the host, file order
   read_lines(hosts_path(), [&](const std::vector<std::string>& w) {
     if (w.size() < 2) return;
     host_addr ha{};
     if (inet_pton(AF_INET, w[0].c_str(), &ha.a) == 1) ha.family = AF_INET;
     else if (inet_pton(AF_INET6, w[0].c_str(), &ha.a) == 1) ha.family = AF_INET6;
     else return;
-    if (family != AF_UNSPEC && family != ha.family) return;
     bool hit = false;
     for (std::size_t i = 1; i < w.size() && !hit; ++i) hit = ::strcasecmp(w[i].c_str(), name) == 0;
     if (!hit) return;
-    if (!m.found) {
-      m.found = true;
-      m.canon = w[1];
-      m.aliases.assign(w.begin() + 2, w.end());
+    for (std::size_t i = 1; i < w.size(); ++i)
+      if (std::find(names.begin(), names.end(), w[i]) == names.end()) names.push_back(w[i]);
+    if (family == AF_INET && ha.family == AF_INET6) {
+      // glibc's files backend, asked for AF_INET, turns a v4-mapped line
+      // into its IPv4 address and ::1 into 127.0.0.1, and skips other IPv6.
+      auto* b = reinterpret_cast<unsigned char*>(&ha.a);
+      if (IN6_IS_ADDR_V4MAPPED(&ha.a)) {
+        std::memmove(b, b + 12, 4);
+      } else if (IN6_IS_ADDR_LOOPBACK(&ha.a)) {
+        in_addr_t lo = htonl(INADDR_LOOPBACK);
+        std::memcpy(b, &lo, 4);
+      } else {
+        return;
+      }
+      std::memset(b + 4, 0, 12);
+      ha.family = AF_INET;
     }
+    if (family != AF_UNSPEC && family != ha.family) return;
+    if (!m.found) m.canon = w[1];
+    m.found = true;
     m.addrs.push_back(ha);
   });
+  // Like glibc (2.26+), the aliases merge the names of every line naming the
+  // host, whatever the line's family; only the addresses are filtered.
+  for (const std::string& n : names)
+    if (n != m.canon) m.aliases.push_back(n);
   return m;
 }
 

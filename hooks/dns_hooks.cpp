@@ -187,10 +187,15 @@ int fiber_getaddrinfo(const char* node, const char* service, const addrinfo* hin
   if (r.eai == EAI_SYSTEM) errno = r.sys_errno;
   if (r.eai != 0) return r.eai;
   if (mapped) {
-    std::vector<host_addr> v6, v4;
-    for (auto& a : r.addrs) (a.family == AF_INET6 ? v6 : v4).push_back(a);
+    std::vector<host_addr> v6;
+    for (auto& a : r.addrs)
+      if (a.family == AF_INET6) v6.push_back(a);
     if (v6.empty() || (h.ai_flags & AI_ALL)) {
-      for (auto& a : v4) v6.push_back(to_mapped(a));
+      // The IPv4 part is an AF_INET lookup of its own, as in glibc: the hosts
+      // file then also maps ::1 and v4-mapped lines to IPv4 addresses.
+      name_result r4 = lookup_name(node, AF_INET);
+      if (r4.eai == 0)
+        for (auto& a : r4.addrs) v6.push_back(to_mapped(a));
       sort_addrs(v6);
     }
     if (v6.empty()) return EAI_NODATA;

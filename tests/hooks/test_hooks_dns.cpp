@@ -469,7 +469,12 @@ TEST(HooksDns, HostsFileComesBeforeDnsAndOffFiberPassesThrough) {
     // Off a fiber glibc answers (from the real /etc/hosts).
     if (system_hosts_lists_localhost()) {
       auto theirs = on_thread([] { return gai({"localhost", "80", true, 0, AF_INET, SOCK_STREAM, 0}); });
-      EXPECT_EQ(theirs, (V{"rc=0", entry(0, AF_INET, SOCK_STREAM, IPPROTO_TCP, "127.0.0.1", 80)}));
+      // More entries follow if a "::1 localhost" line maps to 127.0.0.1 too.
+      EXPECT_GE(theirs.size(), 2u);
+      if (theirs.size() >= 2) {
+        EXPECT_EQ(theirs[0], "rc=0");
+        EXPECT_EQ(theirs[1], entry(0, AF_INET, SOCK_STREAM, IPPROTO_TCP, "127.0.0.1", 80));
+      }
     }
     return 0;
   });
