@@ -7,7 +7,6 @@
 #include "hook_core.hpp"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -19,45 +18,8 @@
 namespace weft::hooks::dns {
 namespace {
 
-// The glibc functions behind these hooks, found on first use.
-struct libc_fns {
-  int (*getaddrinfo)(const char*, const char*, const addrinfo*, addrinfo**);
-  void (*freeaddrinfo)(addrinfo*);
-  int (*getnameinfo)(const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
-  int (*gethostbyname2_r)(const char*, int, hostent*, char*, size_t, hostent**, int*);
-  int (*gethostbyaddr_r)(const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*);
-  hostent* (*gethostbyname)(const char*);
-  hostent* (*gethostbyname2)(const char*, int);
-  int (*gethostbyname_r)(const char*, hostent*, char*, size_t, hostent**, int*);
-  hostent* (*gethostbyaddr)(const void*, socklen_t, int);
-};
-
-template <class T>
-void find(T& p, const char* name) {
-  p = reinterpret_cast<T>(::dlsym(RTLD_NEXT, name));
-  if (!p) {
-    static const char msg[] = "weft hooks: libc lacks a resolver function\n";
-    real::fns().write(2, msg, sizeof msg - 1);
-    std::abort();
-  }
-}
-
-const libc_fns& libc() {
-  static const libc_fns f = [] {
-    libc_fns t;
-    find(t.getaddrinfo, "getaddrinfo");
-    find(t.freeaddrinfo, "freeaddrinfo");
-    find(t.getnameinfo, "getnameinfo");
-    find(t.gethostbyname2_r, "gethostbyname2_r");
-    find(t.gethostbyaddr_r, "gethostbyaddr_r");
-    find(t.gethostbyname, "gethostbyname");
-    find(t.gethostbyname2, "gethostbyname2");
-    find(t.gethostbyname_r, "gethostbyname_r");
-    find(t.gethostbyaddr, "gethostbyaddr");
-    return t;
-  }();
-  return f;
-}
+// libc() is hooks/real.hpp's table: the glibc resolver behind these hooks.
+const real::table& libc() noexcept { return real::fns(); }
 
 // is_numeric() is true when glibc takes host as an address literal (no
 // name service is asked).

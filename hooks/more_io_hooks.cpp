@@ -13,7 +13,6 @@
 // see EOF / EPIPE like blocked threads do (tests/hooks/test_hooks_mmsg.cpp).
 #include "hook_core.hpp"
 
-#include <dlfcn.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,26 +27,8 @@ using weft::detail::ns_t;
 
 namespace {
 
-// The real functions (not in hooks/real.hpp's table).
-struct mmsg_real {
-  int (*recvmmsg)(int, mmsghdr*, unsigned, int, timespec*);
-  int (*sendmmsg)(int, mmsghdr*, unsigned, int);
-};
-
-const mmsg_real& rf() noexcept {
-  static const mmsg_real t = [] {
-    mmsg_real r{};
-    r.recvmmsg = reinterpret_cast<decltype(r.recvmmsg)>(dlsym(RTLD_NEXT, "recvmmsg"));
-    r.sendmmsg = reinterpret_cast<decltype(r.sendmmsg)>(dlsym(RTLD_NEXT, "sendmmsg"));
-    if (!r.recvmmsg || !r.sendmmsg) {
-      static const char msg[] = "weft hooks: dlsym(RTLD_NEXT) found no recvmmsg/sendmmsg\n";
-      (void)!::syscall(SYS_write, 2, msg, sizeof msg - 1);
-      std::abort();
-    }
-    return r;
-  }();
-  return t;
-}
+// rf() is hooks/real.hpp's table of the real libc functions.
+const weft::hooks::real::table& rf() noexcept { return weft::hooks::real::fns(); }
 
 }  // namespace
 

@@ -20,7 +20,6 @@
 // on it), and a signal arriving then does not end the wait.
 #include "hook_core.hpp"
 
-#include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -41,37 +40,8 @@ using weft::detail::wake;
 
 namespace {
 
-// The real functions (hooks/real.hpp's table does not list these).
-struct mux_real {
-  int (*ppoll)(pollfd*, nfds_t, const timespec*, const sigset_t*);
-  int (*ppoll_chk)(pollfd*, nfds_t, const timespec*, const sigset_t*, size_t);
-  int (*select)(int, fd_set*, fd_set*, fd_set*, timeval*);
-  int (*pselect)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*);
-  int (*epoll_wait)(int, epoll_event*, int, int);
-  int (*epoll_pwait)(int, epoll_event*, int, int, const sigset_t*);
-  int (*epoll_pwait2)(int, epoll_event*, int, const timespec*, const sigset_t*);  // null if libc lacks it
-};
-
-// rf() is the table, looked up with dlsym(RTLD_NEXT) on first use.
-const mux_real& rf() noexcept {
-  static const mux_real t = [] {
-    mux_real r{};
-    r.ppoll = reinterpret_cast<decltype(r.ppoll)>(dlsym(RTLD_NEXT, "ppoll"));
-    r.ppoll_chk = reinterpret_cast<decltype(r.ppoll_chk)>(dlsym(RTLD_NEXT, "__ppoll_chk"));
-    r.select = reinterpret_cast<decltype(r.select)>(dlsym(RTLD_NEXT, "select"));
-    r.pselect = reinterpret_cast<decltype(r.pselect)>(dlsym(RTLD_NEXT, "pselect"));
-    r.epoll_wait = reinterpret_cast<decltype(r.epoll_wait)>(dlsym(RTLD_NEXT, "epoll_wait"));
-    r.epoll_pwait = reinterpret_cast<decltype(r.epoll_pwait)>(dlsym(RTLD_NEXT, "epoll_pwait"));
-    r.epoll_pwait2 = reinterpret_cast<decltype(r.epoll_pwait2)>(dlsym(RTLD_NEXT, "epoll_pwait2"));
-    if (!r.ppoll || !r.select || !r.pselect || !r.epoll_wait || !r.epoll_pwait) {
-      static const char msg[] = "weft hooks: dlsym(RTLD_NEXT) found no ppoll/select/pselect/epoll_wait\n";
-      (void)!::syscall(SYS_write, 2, msg, sizeof msg - 1);
-      std::abort();
-    }
-    return r;
-  }();
-  return t;
-}
+// rf() is hooks/real.hpp's table of the real libc functions.
+const weft::hooks::real::table& rf() noexcept { return weft::hooks::real::fns(); }
 
 constexpr timespec zero_ts{0, 0};
 
@@ -106,24 +76,12 @@ int private_epoll(const std::vector<pollfd>& set) noexcept {
 // reports something (> 0) or an error (< 0), or the deadline passes (then a
 // last look decides: 0 or what it found). Returns look()'s result, or -1
 // with ETIMEDOUT / ECANCELED. Fiber only.
-// If the poller cannot watch fd (epoll_ctl fails, e.g. ELOOP for a deeply
-// nested epoll fd, and the poller then reports "always ready"), wakes keep
-// finding nothing: after a few in a row the loop looks once per millisecond
-// instead of spinning.
+// An fd the poller cannot watch (ELOOP for a deeply nested epoll fd) costs
+// no spin: the poller itself then wakes the fiber once per millisecond.
 template <class Look>
 int wait_loop(weft::detail::scheduler* s, int fd, ns_t deadline, Look&& look) {
-  int empty = 0;
   for (;;) {
-    wake w;
-    if (fd < 0) {
-      w = hk::park_until(deadline);
-    } else if (empty >= 4) {
-      ns_t tick = weft::detail::now_ns() + 1000000;
-      w = hk::park_until(tick < deadline ? tick : deadline);
-      if (w == wake::timeout && tick < deadline) w = wake::notified;
-    } else {
-      w = hk::park_fd(s, fd, io_event::readable, deadline);
-    }
+    wake w = fd < 0 ? hk::park_until(deadline) : hk::park_fd(s, fd, io_event::readable, deadline);
     if (w == wake::notified || w == wake::timeout || w == wake::closed) {
       int r = look();
       if (r != 0 || w == wake::timeout) return r;
@@ -131,7 +89,6 @@ int wait_loop(weft::detail::scheduler* s, int fd, ns_t deadline, Look&& look) {
         errno = EBADF;
         return -1;
       }
-      ++empty;
       continue;
     }
     errno = hk::wake_errno(w, 0);

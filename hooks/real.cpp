@@ -73,6 +73,24 @@ void resolve() noexcept {
   set(t.recv_chk, "__recv_chk");
   set(t.recvfrom_chk, "__recvfrom_chk");
   set(t.poll_chk, "__poll_chk");
+  set(t.ppoll, "ppoll");
+  set(t.ppoll_chk, "__ppoll_chk");
+  set(t.select, "select");
+  set(t.pselect, "pselect");
+  set(t.epoll_wait, "epoll_wait");
+  set(t.epoll_pwait, "epoll_pwait");
+  t.epoll_pwait2 = reinterpret_cast<decltype(t.epoll_pwait2)>(dlsym(RTLD_NEXT, "epoll_pwait2"));  // optional
+  set(t.recvmmsg, "recvmmsg");
+  set(t.sendmmsg, "sendmmsg");
+  set(t.getaddrinfo, "getaddrinfo");
+  set(t.freeaddrinfo, "freeaddrinfo");
+  set(t.getnameinfo, "getnameinfo");
+  set(t.gethostbyname2_r, "gethostbyname2_r");
+  set(t.gethostbyaddr_r, "gethostbyaddr_r");
+  set(t.gethostbyname, "gethostbyname");
+  set(t.gethostbyname2, "gethostbyname2");
+  set(t.gethostbyname_r, "gethostbyname_r");
+  set(t.gethostbyaddr, "gethostbyaddr");
   g = t;  // racing resolvers store the same values
   g_ready.store(true, std::memory_order_release);
 }

@@ -5,8 +5,12 @@
 // The hooks call the real functions only through real::fns(); a plain
 // ::read() from inside hooks/ would call the hook again.
 #pragma once
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -54,6 +58,26 @@ struct table {
   ssize_t (*recv_chk)(int, void*, size_t, size_t, int);
   ssize_t (*recvfrom_chk)(int, void*, size_t, size_t, int, sockaddr*, socklen_t*);
   int (*poll_chk)(pollfd*, nfds_t, int, size_t);
+  // Multiplexing (hooks/mux_hooks.cpp) and batched messages (more_io_hooks.cpp).
+  int (*ppoll)(pollfd*, nfds_t, const timespec*, const sigset_t*);
+  int (*ppoll_chk)(pollfd*, nfds_t, const timespec*, const sigset_t*, size_t);
+  int (*select)(int, fd_set*, fd_set*, fd_set*, timeval*);
+  int (*pselect)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*);
+  int (*epoll_wait)(int, epoll_event*, int, int);
+  int (*epoll_pwait)(int, epoll_event*, int, int, const sigset_t*);
+  int (*epoll_pwait2)(int, epoll_event*, int, const timespec*, const sigset_t*);  // null if libc lacks it
+  int (*recvmmsg)(int, mmsghdr*, unsigned, int, timespec*);
+  int (*sendmmsg)(int, mmsghdr*, unsigned, int);
+  // The resolver (hooks/dns_hooks.cpp).
+  int (*getaddrinfo)(const char*, const char*, const addrinfo*, addrinfo**);
+  void (*freeaddrinfo)(addrinfo*);
+  int (*getnameinfo)(const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
+  int (*gethostbyname2_r)(const char*, int, hostent*, char*, size_t, hostent**, int*);
+  int (*gethostbyaddr_r)(const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*);
+  hostent* (*gethostbyname)(const char*);
+  hostent* (*gethostbyname2)(const char*, int);
+  int (*gethostbyname_r)(const char*, hostent*, char*, size_t, hostent**, int*);
+  hostent* (*gethostbyaddr)(const void*, socklen_t, int);
 };
 
 extern table g;
