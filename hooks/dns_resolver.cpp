@@ -157,7 +157,7 @@ int drive(channel& c, detail::scheduler* s, query& q) {
     timeval max{1, 0}, tv;
     timeval* t = ares_timeout(c.ch, &max, &tv);
     ns_t dl = detail::now_ns() + static_cast<ns_t>(t->tv_sec) * 1000000000 + t->tv_usec * 1000 + 1000000;
-    detail::wake w = park_fd(s, c.epfd, io_event::readable, dl);
+    detail::wake w = park_fd(c.epfd, io_event::readable, dl);
     if (w == detail::wake::notified || w == detail::wake::timeout) continue;
     if (w == detail::wake::cancelled) return ECANCELED;
     if (w == detail::wake::scope_timeout) return ETIMEDOUT;

@@ -47,12 +47,9 @@ int wake_errno(detail::wake r, int expiry) noexcept;
 
 // park_fd() parks the running fiber until fd is ready for ev (or the
 // deadline / a weft::timeout / a cancel ends the wait). Fiber only.
-detail::wake park_fd(detail::scheduler* s, int fd, io_event ev, ns_t deadline);
+detail::wake park_fd(int fd, io_event ev, ns_t deadline);
 // park_until() parks the running fiber until the deadline. Fiber only.
 detail::wake park_until(ns_t deadline);
-// thread_wait() blocks a plain thread in the real poll(2) until fd is ready
-// for ev or the deadline passes.
-detail::wake thread_wait(int fd, io_event ev, ns_t deadline) noexcept;
 
 // parks() counts the waits that parked a fiber (tests, WEFT_HOOKS_STATS).
 unsigned long parks() noexcept;
@@ -100,7 +97,7 @@ ssize_t hooked_io(int fd, io_event ev, F&& attempt, std::size_t want = 0, int ag
       deadline = e->deadline(ev);
       have_deadline = true;
     }
-    detail::wake w = s ? park_fd(s, fd, ev, deadline) : thread_wait(fd, ev, deadline);
+    detail::wake w = s ? park_fd(fd, ev, deadline) : detail::wait_fd(fd, ev, deadline);
     if (w == detail::wake::notified) continue;
     if (done) break;
     errno = wake_errno(w, again_errno);

@@ -81,7 +81,7 @@ int private_epoll(const std::vector<pollfd>& set) noexcept {
 template <class Look>
 int wait_loop(weft::detail::scheduler* s, int fd, ns_t deadline, Look&& look) {
   for (;;) {
-    wake w = fd < 0 ? hk::park_until(deadline) : hk::park_fd(s, fd, io_event::readable, deadline);
+    wake w = fd < 0 ? hk::park_until(deadline) : hk::park_fd(fd, io_event::readable, deadline);
     if (w == wake::notified || w == wake::timeout || w == wake::closed) {
       int r = look();
       if (r != 0 || w == wake::timeout) return r;

@@ -56,7 +56,7 @@ int fiber_poll(weft::detail::scheduler* s, pollfd* fds, nfds_t n, int timeout) {
   int r;
   for (;;) {
     wake w = n == 0 ? hk::park_until(deadline)
-                    : hk::park_fd(s, single >= 0 ? single : ep, single >= 0 ? ev : io_event::readable, deadline);
+                    : hk::park_fd(single >= 0 ? single : ep, single >= 0 ? ev : io_event::readable, deadline);
     if (w == wake::notified) {
       r = real::fns().poll(fds, n, 0);
       if (r != 0) break;
