@@ -150,6 +150,16 @@ res on_thread(F fn) {
   return out;
 }
 
+// cancel_and_join() cancels f and waits for it to end; the weft::cancelled
+// it ends with is expected and swallowed.
+inline void cancel_and_join(weft::fiber<>& f) {
+  f.cancel();
+  try {
+    f.join();
+  } catch (const weft::cancelled&) {
+  }
+}
+
 // cpu_ms() is the CPU time the calling thread used so far.
 inline long cpu_ms() {
   rusage ru{};

@@ -251,11 +251,7 @@ TEST(Accept, WeftTimeoutCancelCloseAndUserNonblocking) {
       rc.err = errno;
     });
     weft::this_fiber::sleep_for(20ms);
-    f.cancel();
-    try {
-      f.join();
-    } catch (const weft::cancelled&) {
-    }
+    cancel_and_join(f);
     EXPECT_EQ(rc.r, -1);
     EXPECT_EQ(rc.err, ECANCELED);
 

@@ -241,11 +241,7 @@ TEST(Epoll, TimeoutScopeAndCancel) {
     });
     weft::this_fiber::sleep_for(20ms);
     auto t0 = clock_type::now();
-    f.cancel();
-    try {
-      f.join();
-    } catch (const weft::cancelled&) {
-    }
+    cancel_and_join(f);
     EXPECT_LT(ms_since(t0), 1000);
     EXPECT_EQ(got.r, -1);
     EXPECT_EQ(got.err, ECANCELED);

@@ -195,11 +195,7 @@ TEST(Mmsg, TimeoutScopeCancelAndSoRcvtimeo) {
       got.err = errno;
     });
     weft::this_fiber::sleep_for(20ms);
-    f.cancel();
-    try {
-      f.join();
-    } catch (const weft::cancelled&) {
-    }
+    cancel_and_join(f);
     EXPECT_EQ(got.r, -1);
     EXPECT_EQ(got.err, ECANCELED);
     // Errors pass through as the real call gives them.

@@ -100,11 +100,7 @@ TEST(Pipe, TimeoutCancelAndCloseWhileWaiting) {
       rc.err = errno;
     });
     weft::this_fiber::sleep_for(10ms);
-    f.cancel();
-    try {
-      f.join();
-    } catch (const weft::cancelled&) {
-    }
+    cancel_and_join(f);
     EXPECT_EQ(rc.r, -1);
     EXPECT_EQ(rc.err, ECANCELED);
     auto g = weft::spawn([&] {

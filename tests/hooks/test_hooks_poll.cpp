@@ -131,11 +131,7 @@ TEST(Poll, WeftTimeoutCancelAndClosedFd) {
       r.err = errno;
     });
     weft::this_fiber::sleep_for(10ms);
-    f.cancel();
-    try {
-      f.join();
-    } catch (const weft::cancelled&) {
-    }
+    cancel_and_join(f);
     EXPECT_EQ(r.r, -1);
     EXPECT_EQ(r.err, ECANCELED);
 

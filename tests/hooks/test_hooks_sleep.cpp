@@ -105,11 +105,7 @@ TEST(Sleep, CancelGivesEcanceled) {
     });
     weft::this_fiber::sleep_for(10ms);
     auto t0 = clock_type::now();
-    f.cancel();
-    try {
-      f.join();
-    } catch (const weft::cancelled&) {
-    }
+    cancel_and_join(f);
     EXPECT_LT(ms_since(t0), 1000);
     EXPECT_EQ(r.r, -1);
     EXPECT_EQ(r.err, ECANCELED);
