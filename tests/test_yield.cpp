@@ -7,18 +7,21 @@
 
 using namespace weft_test;
 
+// logger() is a fiber body that logs tag0..tag2, yielding after each.
+auto logger(std::vector<std::string>& log, std::string tag) {
+  return [&log, tag] {
+    for (int k = 0; k < 3; ++k) {
+      log.push_back(tag + std::to_string(k));
+      weft::this_fiber::yield();
+    }
+  };
+}
+
 // Three fibers that log and yield interleave round-robin in spawn order.
 TEST(Yield, RoundRobinFifo) {
   std::vector<std::string> log;
   weft::run([&] {
-    auto worker = [&](std::string tag) {
-      return [&log, tag] {
-        for (int k = 0; k < 3; ++k) {
-          log.push_back(tag + std::to_string(k));
-          weft::this_fiber::yield();
-        }
-      };
-    };
+    auto worker = [&](std::string tag) { return logger(log, tag); };
     auto a = weft::spawn(worker("A"));
     auto b = weft::spawn(worker("B"));
     auto c = weft::spawn(worker("C"));
@@ -33,14 +36,7 @@ TEST(Yield, RoundRobinFifo) {
 TEST(Yield, RootTakesItsTurn) {
   std::vector<std::string> log;
   weft::run([&] {
-    auto worker = [&](std::string tag) {
-      return [&log, tag] {
-        for (int k = 0; k < 3; ++k) {
-          log.push_back(tag + std::to_string(k));
-          weft::this_fiber::yield();
-        }
-      };
-    };
+    auto worker = [&](std::string tag) { return logger(log, tag); };
     auto a = weft::spawn(worker("A"));
     auto b = weft::spawn(worker("B"));
     for (int k = 0; k < 3; ++k) {
