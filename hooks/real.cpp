@@ -91,6 +91,7 @@ void resolve() noexcept {
   set(t.gethostbyname2, "gethostbyname2");
   set(t.gethostbyname_r, "gethostbyname_r");
   set(t.gethostbyaddr, "gethostbyaddr");
+  set(t.sigaction, "sigaction");
   g = t;  // racing resolvers store the same values
   g_ready.store(true, std::memory_order_release);
 }

@@ -78,6 +78,8 @@ struct table {
   hostent* (*gethostbyname2)(const char*, int);
   int (*gethostbyname_r)(const char*, hostent*, char*, size_t, hostent**, int*);
   hostent* (*gethostbyaddr)(const void*, socklen_t, int);
+  // Signal dispositions (hooks/signal_hooks.cpp).
+  int (*sigaction)(int, const struct sigaction*, struct sigaction*);
 };
 
 extern table g;
