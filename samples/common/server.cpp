@@ -92,8 +92,11 @@ void serve(const char* name, int lfd, long drain_ms, const std::function<void(in
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conns.spawn([fd, &conn] {
+      struct closer {  // closes fd however conn ends (also by weft::cancelled)
+        int fd;
+        ~closer() { ::close(fd); }
+      } c{fd};
       conn(fd);
-      ::close(fd);
     });
   }
   std::printf("%s: stopping; waiting up to %ld ms for %zu connection(s)\n", name, drain_ms, conns.size());
