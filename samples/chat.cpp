@@ -97,6 +97,7 @@ class room {
         remove(c);
         drop(c);
         std::printf("chat: dropped %s (send queue of %zu full)\n", c->name.c_str(), queue_len);
+        std::fflush(stdout);
         pending.push_back(make_line("* " + c->name + " dropped (too slow)\n"));
       }
       except = nullptr;
