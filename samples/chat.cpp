@@ -26,7 +26,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -127,6 +126,7 @@ class room {
     }
   }
 };
+room the_room;  // global: it outlives the room fiber, which weft::run cancels at its end
 
 // write_out(c) is c's writer fiber: writes queued lines until the outbox
 // closes; after a failed write it shuts the socket (so the reader ends) and
@@ -174,26 +174,12 @@ void chat_client(int fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  samples::args a(argc, argv, "[--port N] [--host ADDR] [--workers N] [--queue N] [--drain-ms MS]");
-  const long port = a.num("port", 0, 0, 65535);
-  const long workers = a.num("workers", 1, 1, 1024);
+  samples::args a(argc, argv, std::string(samples::server_usage) + " [--queue N]");
+  samples::server_flags f = samples::read_server_flags(a);
   queue_len = static_cast<std::size_t>(a.num("queue", 128, 1, 1 << 20));
-  const long drain_ms = a.num("drain-ms", 2000, 0, 3600 * 1000);
-  const std::string host = a.str("host", "127.0.0.1");
   a.done();
-  try {
-    weft::run(samples::run_config(workers), [&] {
-      room r;
-      auto room_fiber = weft::spawn(weft::spawn_options{.name = "room"}, [&r] { r.run(); });
-      int lfd = samples::listen_on("chat", host, port);
-      samples::serve("chat", lfd, drain_ms, chat_client);  // returns once every client is gone
-      room_events.close();
-      room_fiber.join();
-    });
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "chat: %s\n", e.what());
-    return 1;
-  }
-  std::printf("chat: stopped\n");
-  return 0;
+  // The room fiber lives until weft::run ends and cancels it.
+  return samples::run_server("chat", f, chat_client, [] {
+    weft::spawn(weft::spawn_options{.name = "room"}, [] { the_room.run(); }).detach();
+  });
 }

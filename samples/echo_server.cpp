@@ -15,8 +15,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-#include <exception>
 
 namespace {
 
@@ -33,21 +31,8 @@ void echo(int fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  samples::args a(argc, argv, "[--port N] [--host ADDR] [--workers N] [--drain-ms MS]");
-  const long port = a.num("port", 0, 0, 65535);
-  const long workers = a.num("workers", 1, 1, 1024);
-  const long drain_ms = a.num("drain-ms", 2000, 0, 3600 * 1000);
-  const std::string host = a.str("host", "127.0.0.1");
+  samples::args a(argc, argv, samples::server_usage);
+  samples::server_flags f = samples::read_server_flags(a);
   a.done();
-  try {
-    weft::run(samples::run_config(workers), [&] {
-      int lfd = samples::listen_on("echo_server", host, port);
-      samples::serve("echo_server", lfd, drain_ms, echo);
-    });
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "echo_server: %s\n", e.what());
-    return 1;
-  }
-  std::printf("echo_server: stopped\n");
-  return 0;
+  return samples::run_server("echo_server", f, echo);
 }

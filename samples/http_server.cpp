@@ -25,7 +25,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <string_view>
 
 namespace {
@@ -216,22 +215,9 @@ void serve_http(int fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  samples::args a(argc, argv, "[--port N] [--host ADDR] [--workers N] [--delay-ms MS] [--drain-ms MS]");
-  const long port = a.num("port", 0, 0, 65535);
-  const long workers = a.num("workers", 1, 1, 1024);
+  samples::args a(argc, argv, std::string(samples::server_usage) + " [--delay-ms MS]");
+  samples::server_flags f = samples::read_server_flags(a);
   delay_us = a.num("delay-ms", 0, 0, 600 * 1000) * 1000;
-  const long drain_ms = a.num("drain-ms", 2000, 0, 3600 * 1000);
-  const std::string host = a.str("host", "127.0.0.1");
   a.done();
-  try {
-    weft::run(samples::run_config(workers), [&] {
-      int lfd = samples::listen_on("http_server", host, port);
-      samples::serve("http_server", lfd, drain_ms, serve_http);
-    });
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "http_server: %s\n", e.what());
-    return 1;
-  }
-  std::printf("http_server: stopped\n");
-  return 0;
+  return samples::run_server("http_server", f, serve_http);
 }

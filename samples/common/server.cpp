@@ -116,6 +116,30 @@ weft::config run_config(long workers) {
   return c;
 }
 
+server_flags read_server_flags(args& a) {
+  server_flags f;
+  f.port = a.num("port", 0, 0, 65535);
+  f.host = a.str("host", "127.0.0.1");
+  f.workers = a.num("workers", 1, 1, 1024);
+  f.drain_ms = a.num("drain-ms", 2000, 0, 3600 * 1000);
+  return f;
+}
+
+int run_server(const char* name, const server_flags& f, const std::function<void(int)>& conn,
+               const std::function<void()>& before) {
+  try {
+    weft::run(run_config(f.workers), [&] {
+      if (before) before();
+      serve(name, listen_on(name, f.host, f.port), f.drain_ms, conn);
+    });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 1;
+  }
+  std::printf("%s: stopped\n", name);
+  return 0;
+}
+
 long os_threads() {
   std::ifstream f("/proc/self/status");
   std::string key;

@@ -8,6 +8,8 @@
 // read() on that pipe wakes and closes the listening socket, which wakes the
 // accepting fiber with EBADF.
 #pragma once
+#include "args.hpp"
+
 #include <weft/run.hpp>
 
 #include <functional>
@@ -31,6 +33,22 @@ void serve(const char* name, int lfd, long drain_ms, const std::function<void(in
 
 // run_config(workers) is the weft::config for --workers N.
 weft::config run_config(long workers);
+
+// The flags every server takes: --host (127.0.0.1), --port (0), --workers
+// (1), --drain-ms (2000). server_usage is their usage text.
+struct server_flags {
+  std::string host;
+  long port, workers, drain_ms;
+};
+inline constexpr const char* server_usage = "[--port N] [--host ADDR] [--workers N] [--drain-ms MS]";
+// read_server_flags(a) reads them from a (then call a.done()).
+server_flags read_server_flags(args& a);
+
+// run_server(name, f, conn, before) is a server's whole life: weft::run with
+// f.workers, before() (if given) on the root fiber, listen_on, serve; it
+// reports an escaped exception. Returns the exit code (0 after a clean stop).
+int run_server(const char* name, const server_flags& f, const std::function<void(int fd)>& conn,
+               const std::function<void()>& before = {});
 
 // os_threads() is this process's OS thread count (/proc/self/status).
 long os_threads();
