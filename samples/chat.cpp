@@ -15,6 +15,7 @@
 // full), so a client that does not read fills its socket, then its outbox,
 // and is dropped: the room never waits for anyone.
 #include "common/args.hpp"
+#include "common/io.hpp"
 #include "common/server.hpp"
 
 #include <weft/weft.hpp>
@@ -134,7 +135,7 @@ room the_room;  // global: it outlives the room fiber, which weft::run cancels a
 void write_out(const client_ptr& c) {
   bool ok = true;
   for (const line& l : c->outbox) {
-    if (ok && ::write(c->fd, l->data(), l->size()) != static_cast<ssize_t>(l->size())) {
+    if (ok && !samples::write_all(c->fd, l->data(), l->size())) {
       ok = false;
       ::shutdown(c->fd, SHUT_RDWR);
     }
@@ -150,7 +151,7 @@ void chat_client(int fd) {
   char buf[4096];
   std::size_t have = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf + have, sizeof buf - have);  // parks this fiber
+    ssize_t n = samples::read_some(fd, buf + have, sizeof buf - have);  // parks this fiber
     if (n <= 0) break;
     have += static_cast<std::size_t>(n);
     std::size_t start = 0;

@@ -5,10 +5,12 @@
 //
 // There is no weft I/O API in here: accept(), read() and write() are the
 // ordinary blocking calls, and the hooks in libweft park the calling fiber
-// instead of the thread. It is the server the echo benchmarks measure, so
+// instead of the thread (samples/common/io.hpp only adds the usual EINTR and
+// short-write loops). It is the server the echo benchmarks measure, so
 // the per-round-trip path is one read() and one write(). SIGINT/SIGTERM
 // stop accepting, give open connections --drain-ms to finish, and exit 0.
 #include "common/args.hpp"
+#include "common/io.hpp"
 #include "common/server.hpp"
 
 #include <weft/weft.hpp>
@@ -22,9 +24,9 @@ namespace {
 void echo(int fd) {
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);  // parks this fiber until data arrives
-    if (n <= 0) return;                       // EOF, error, or ECANCELED at shutdown
-    if (::write(fd, buf, static_cast<size_t>(n)) != n) return;  // a blocking write writes it all
+    ssize_t n = samples::read_some(fd, buf, sizeof buf);  // parks this fiber until data arrives
+    if (n <= 0) return;  // EOF, error, or ECANCELED at shutdown
+    if (!samples::write_all(fd, buf, static_cast<size_t>(n))) return;  // one blocking write
   }
 }
 

@@ -16,6 +16,7 @@
 // clients wait one delay, not N. The request path allocates nothing: the
 // buffers live on the connection fiber's stack and the answers are fixed.
 #include "common/args.hpp"
+#include "common/io.hpp"
 #include "common/server.hpp"
 
 #include <weft/weft.hpp>
@@ -180,7 +181,7 @@ void serve_http(int fd) {
   unsigned long long skip = 0;  // body bytes still to discard
   bool open = true;
   while (open) {
-    ssize_t n = ::read(fd, in + have, sizeof in - have);  // parks the fiber
+    ssize_t n = samples::read_some(fd, in + have, sizeof in - have);  // parks the fiber
     if (n <= 0) break;
     have += static_cast<std::size_t>(n);
     std::size_t pos = 0;
@@ -201,11 +202,11 @@ void serve_http(int fd) {
       pos += r.head_len;
       skip = r.body_len;
       if (out_len > sizeof out - 256) {  // full: write this batch, go on with the next
-        if (::write(fd, out, out_len) != static_cast<ssize_t>(out_len)) return;
+        if (!samples::write_all(fd, out, out_len)) return;
         out_len = 0;
       }
     }
-    if (out_len && ::write(fd, out, out_len) != static_cast<ssize_t>(out_len)) return;
+    if (out_len && !samples::write_all(fd, out, out_len)) return;
     out_len = 0;
     std::memmove(in, in + pos, have - pos);
     have -= pos;

@@ -1,6 +1,8 @@
 // samples/common/server.cpp — listen, accept loop, signal stop (see server.hpp).
 #include "server.hpp"
 
+#include "io.hpp"
+
 #include <weft/weft.hpp>
 
 #include <arpa/inet.h>
@@ -48,7 +50,7 @@ void install_stop(int lfd) {
     char c;
     // A hooked blocking read: the fiber parks until the handler writes.
     // ECANCELED when the process ends some other way.
-    if (::read(stop_pipe[0], &c, 1) == 1) ::close(lfd);  // wakes accept() with EBADF
+    if (read_some(stop_pipe[0], &c, 1) == 1) ::close(lfd);  // wakes accept() with EBADF
   }).detach();
 }
 
