@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -129,6 +130,13 @@ server_flags read_server_flags(args& a) {
 
 int run_server(const char* name, const server_flags& f, const std::function<void(int)>& conn,
                const std::function<void()>& before) {
+  // A fiber per connection makes 10,000 connections cheap; let the fd limit
+  // allow them too (the soft limit is often 1,024, the hard one far more).
+  rlimit fds{};
+  if (::getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &fds);
+  }
   try {
     weft::run(run_config(f.workers), [&] {
       if (before) before();

@@ -44,9 +44,9 @@ inline constexpr const char* server_usage = "[--port N] [--host ADDR] [--workers
 // read_server_flags(a) reads them from a (then call a.done()).
 server_flags read_server_flags(args& a);
 
-// run_server(name, f, conn, before) is a server's whole life: weft::run with
-// f.workers, before() (if given) on the root fiber, listen_on, serve; it
-// reports an escaped exception. Returns the exit code (0 after a clean stop).
+// run_server(name, f, conn, before) is a server's whole life: it raises the
+// soft fd limit to the hard one, then weft::run with f.workers: before() (if
+// given) on the root fiber, listen_on, serve; it reports an escaped exception. Returns the exit code (0 after a clean stop).
 int run_server(const char* name, const server_flags& f, const std::function<void(int fd)>& conn,
                const std::function<void()>& before = {});
 
