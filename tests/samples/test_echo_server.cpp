@@ -88,6 +88,35 @@ TEST(EchoServer, DrainDeadlineClosesIdleConnections) {
   EXPECT_TRUE(idle.in.at_eof()) << "the idle connection was not closed";
 }
 
+// Two carriers: connections spread over both, echo intact, and SIGTERM
+// (the stop fiber closing the listener another carrier may wait on) still
+// stops accepting, drains the open connection and exits 0.
+TEST(EchoServer, TwoWorkersEchoAndStopCleanly) {
+  process server({sample_path("echo_server"), "--port", "0", "--workers", "2", "--drain-ms", "5000"});
+  int port = server.port();
+  ASSERT_GT(port, 0) << server.output();
+  constexpr int clients = 8, rounds = 100;
+  std::vector<int> ok(clients);
+  std::vector<std::thread> ts;
+  for (int c = 0; c < clients; ++c) ts.emplace_back([&, c] { ok[c] = echo_rounds(port, 64, rounds, c); });
+  for (auto& t : ts) t.join();
+  for (int c = 0; c < clients; ++c) EXPECT_EQ(ok[c], rounds) << "client " << c;
+  conn open1(port), open2(port);
+  ASSERT_TRUE(send_all(open1.fd, "a") && send_all(open2.fd, "b"));
+  ASSERT_EQ(open1.in.bytes(1).value_or(""), "a");
+  ASSERT_EQ(open2.in.bytes(1).value_or(""), "b");
+  server.signal(SIGTERM);
+  ASSERT_TRUE(server.wait_for("stopping", 5s)) << server.output();
+  EXPECT_EQ(connect_to(port), -1) << "still accepting after SIGTERM";
+  ASSERT_TRUE(send_all(open2.fd, "c"));
+  EXPECT_EQ(open2.in.bytes(1).value_or(""), "c");
+  ::close(open1.fd);
+  open1.fd = -1;
+  ::close(open2.fd);
+  open2.fd = -1;
+  EXPECT_EQ(server.wait_exit(4s), 0) << server.output();
+}
+
 TEST(EchoServer, BadFlagsAreRefused) {
   auto [code, out] = run_to_end({sample_path("echo_server"), "--port", "70000"});
   EXPECT_EQ(code, 2) << out;
