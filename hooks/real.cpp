@@ -56,6 +56,8 @@ void resolve() noexcept {
   set(t.recvmsg, "recvmsg");
   set(t.sendmsg, "sendmsg");
   set(t.close, "close");
+  set(t.close_range, "close_range");
+  set(t.closefrom, "closefrom");
   set(t.fclose, "fclose");
   set(t.dup, "dup");
   set(t.dup2, "dup2");

@@ -40,6 +40,8 @@ struct table {
   ssize_t (*recvmsg)(int, msghdr*, int);
   ssize_t (*sendmsg)(int, const msghdr*, int);
   int (*close)(int);
+  int (*close_range)(unsigned, unsigned, int);
+  void (*closefrom)(int);
   int (*fclose)(FILE*);
   int (*dup)(int);
   int (*dup2)(int, int);
