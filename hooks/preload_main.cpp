@@ -13,7 +13,14 @@
 // that calls exit() inside main runs libc's exit handlers (thread_local
 // destructors first) on the root fiber, and must not destroy the scheduler
 // it is still running on. At exit it is simply left to the kernel.
+//
+// With WEFT_THREADS=fibers (weft-run --threads=fibers) pthreads become
+// fibers (hooks/threads/): fibers get 256 KiB stacks by default (a thread
+// expects more than weft's 64 KiB; WEFT_STACK_SIZE still overrides), and
+// when main returns the root fiber calls exit() itself, as libc would, so
+// the other threads end with the process instead of being cancelled.
 #include "hook_core.hpp"
+#include "threads/common.hpp"
 
 #include <weft/errors.hpp>
 #include <weft/run.hpp>
@@ -56,7 +63,9 @@ void print_stats() {
 // weft::detail::run_scope does, minus the thread_local ownership).
 struct sched_scope {
   weft::detail::scheduler* s;
-  sched_scope() : s(new weft::detail::scheduler(weft::detail::resolve_config(weft::config{}))) { s->bind(); }
+  explicit sched_scope(const weft::config& c) : s(new weft::detail::scheduler(weft::detail::resolve_config(c))) {
+    s->bind();
+  }
   ~sched_scope() {
     s->shutdown();
     s->unbind();
@@ -71,9 +80,15 @@ int fiber_main(int argc, char** argv, char** envp) {
   std::atexit(print_stats);  // for programs that call exit()
   int status;
   try {
-    sched_scope scope;
-    auto f = weft::spawn(weft::spawn_options{.name = "main", .stack_size = root_stack()},
-                         [&] { return g_main(argc, argv, envp); });
+    bool threads = weft::hooks::threads::fibers_mode();
+    weft::config cfg;
+    if (threads) cfg.stack_size = std::size_t(256) << 10;
+    sched_scope scope(cfg);
+    auto f = weft::spawn(weft::spawn_options{.name = "main", .stack_size = root_stack()}, [&] {
+      int r = g_main(argc, argv, envp);
+      if (threads) std::exit(r);  // other threads end with the process, as under libc
+      return r;
+    });
     status = f.join();
   } catch (const weft::usage_error& e) {
     std::fprintf(stderr, "weft-run: %s\n", e.what());
