@@ -110,17 +110,15 @@ WEFT_HOOK int pthread_mutex_unlock(pthread_mutex_t* m) {
   return mutex_unlock(m);
 }
 
-// ---- spin locks: glibc's word (0 free, 1 held); a fiber yields while it spins.
+// ---- spin locks: glibc's own trylock (x86-64 counts down from 1), retried;
+// a fiber yields its carrier between rounds of spinning.
 
 WEFT_HOOK int pthread_spin_lock(pthread_spinlock_t* l) {
   if (!fibers_mode() || !current_fiber()) return WEFT_REAL(pthread_spin_lock)(l);
-  std::atomic_ref<int> w(*const_cast<int*>(l));
+  auto trylock = WEFT_REAL(pthread_spin_trylock);
   for (;;) {
     for (int i = 0; i < 64; ++i) {
-      int expected = 0;
-      if (w.load(std::memory_order_relaxed) == 0 &&
-          w.compare_exchange_weak(expected, 1, std::memory_order_acquire, std::memory_order_relaxed))
-        return 0;
+      if (trylock(l) == 0) return 0;
       __builtin_ia32_pause();
     }
     weft::detail::tl_sched->yield();  // not a cancellation point, unlike this_fiber::yield
