@@ -11,6 +11,7 @@
 // fcntl to fcntl64 (meson builds with _FILE_OFFSET_BITS=64).
 #undef _FILE_OFFSET_BITS
 #include "hook_core.hpp"
+#include "sched_registry.hpp"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -25,15 +26,9 @@ namespace real = weft::hooks::real;
 
 namespace {
 
-// forget_waiters() wakes this thread's fibers waiting on fd with `closed`
-// and drops the poller's registration, keeping errno.
-void forget_waiters(int fd) noexcept {
-  if (weft::detail::scheduler* s = weft::detail::tl_sched) {
-    int saved = errno;
-    s->io().forget(fd);
-    errno = saved;
-  }
-}
+// forget_waiters() wakes the fibers of every carrier waiting on fd with
+// `closed` and drops the pollers' registrations, keeping errno.
+void forget_waiters(int fd) noexcept { weft::detail::forget_fd(fd); }
 
 // created_pair() records two fds made by socketpair/pipe/pipe2.
 void created_pair(const int* fd, bool socket, bool user_nb, bool real_nb) noexcept {

@@ -41,7 +41,7 @@ const char usage[] =
     "its main() runs as a weft fiber and blocking socket, pipe, poll and\n"
     "sleep calls made on fibers park the fiber instead of the thread.\n"
     "\n"
-    "  --workers N   carrier threads (WEFT_WORKERS; only 1 is supported now)\n"
+    "  --workers N   carrier threads, 1..64 (WEFT_WORKERS; default 1)\n"
     "  --threads=fibers|os\n"
     "                fibers (default): pthread_create makes a fiber, and\n"
     "                pthread mutexes, condvars, rwlocks, barriers, spin locks,\n"

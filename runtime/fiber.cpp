@@ -69,7 +69,7 @@ fiber_ctl* fiber_start(void* mem, task_base* t, const spawn_options* o, const st
       c->name = o->name;
       c->stack_request = o->stack_size;
     }
-    s.start(c);
+    s.place(c);
   } catch (...) {
     t->~task_base();
     fiber_abandon(mem);

@@ -52,6 +52,7 @@ struct fiber_ctl : wait_ctx {
   bool cancelled_exit = false;          // ended by weft::cancelled
   bool interruptible = false;           // current wait honours cancel/scope
   bool scope_armed = false;             // the armed deadline is the scope's
+  bool shutdown_marked = false;         // cancelled by a shutdown round
   std::atomic<bool> finished{false};    // done() without the lock
   spinlock lk;                          // guards joiner, detached
   wait_reason reason = wait_reason::none;

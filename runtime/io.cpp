@@ -1,4 +1,5 @@
 // runtime/io.cpp — public fd waits: the poller on fibers, poll(2) on threads.
+#include "sched_registry.hpp"
 #include "scheduler.hpp"
 
 #include <weft/io.hpp>
@@ -61,7 +62,7 @@ bool wait_io_until_ns(int fd, io_event ev, detail::ns_t deadline) {
 void wait_io(int fd, io_event ev) { wait_io_until_ns(fd, ev, detail::no_deadline); }
 
 int close_fd(int fd) noexcept {
-  if (detail::scheduler* s = detail::scheduler::current()) s->io().forget(fd);
+  detail::forget_fd(fd);
   return ::close(fd);
 }
 

@@ -10,6 +10,7 @@
 // ignored and nothing leaks into a later fd that reuses the number.
 // An eventfd in the set makes poll() return when another thread calls interrupt().
 #include "poller.hpp"
+#include "sched_registry.hpp"
 #include "scheduler.hpp"
 #include "wait_ctx.hpp"
 
@@ -108,8 +109,11 @@ class epoll_poller final : public poller {
     epoll_event e{};
     e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     e.data.u64 = static_cast<std::uint32_t>(fd) | (std::uint64_t(st.gen) << 32);
-    if (sys_epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e) == 0) return true;
-    return errno == EEXIST && sys_epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &e) == 0;
+    if (sys_epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e) != 0 &&
+        (errno != EEXIST || sys_epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &e) != 0))
+      return false;
+    note_watch(fd, s_.slot());
+    return true;
   }
 
  public:
@@ -144,7 +148,10 @@ class epoll_poller final : public poller {
       wait_ctx* who;
       while (claim_first(q, wake::closed, &who)) wake_up(who);
     }
-    if (st.registered) sys_epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+    if (st.registered) {
+      sys_epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+      clear_watch(fd, s_.slot());
+    }
     st.registered = false;
     st.ready[0] = st.ready[1] = false;
     ++st.gen;

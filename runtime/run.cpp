@@ -1,6 +1,8 @@
 // runtime/run.cpp — weft::run's scope: config resolution, scheduler setup
 // and the orderly shutdown (cancel and unwind every fiber still alive).
+#include "sched_registry.hpp"
 #include "scheduler.hpp"
+#include "workers.hpp"
 
 #include <weft/run.hpp>
 
@@ -51,23 +53,38 @@ resolved_config resolve_config(const config& c) {
   if (const char* b = std::getenv("WEFT_BACKEND"); b && *b) r.backend = b;
   if (r.stack_size < min_stack || r.stack_size > max_stack)
     throw usage_error("weft::config: stack_size " + std::to_string(r.stack_size) + " is outside [16 KiB, 1 GiB]");
-  if (r.workers != 1)
-    throw usage_error("weft::config: workers = " + std::to_string(r.workers) +
-                      "; this version runs one worker per weft::run (M:N scheduling is planned)");
+  if (r.workers < 1 || r.workers > max_schedulers)
+    throw usage_error("weft::config: workers = " + std::to_string(r.workers) + " is outside [1, " +
+                      std::to_string(max_schedulers) + "]");
   return r;
 }
 
 run_scope::run_scope(const config& c) {
   if (scheduler::current())
     throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
-  auto s = std::make_unique<scheduler>(resolve_config(c));
+  resolved_config rc = resolve_config(c);
+  auto s = std::make_unique<scheduler>(rc);
   s->bind();
+  if (rc.workers > 1) {
+    try {
+      new worker_group(rc, s.get());  // sets itself as every carrier's group
+    } catch (...) {
+      s->unbind();
+      throw;
+    }
+  }
   thread_sched() = s.release();
 }
 
 run_scope::~run_scope() {
   scheduler* s = thread_sched();
+  worker_group* g = s->group();
+  if (g) g->request_stop();  // the other carriers cancel their fibers meanwhile
   s->shutdown();
+  if (g) {
+    g->join();
+    delete g;
+  }
   s->unbind();
   thread_sched() = nullptr;
   delete s;

@@ -2,6 +2,9 @@
 // See scheduler.hpp for the design notes.
 #include "scheduler.hpp"
 
+#include "sched_registry.hpp"
+#include "workers.hpp"
+
 #include <cxxabi.h>
 
 #include <pthread.h>
@@ -31,6 +34,22 @@ void fork_child_handler() noexcept {
   if (scheduler* s = tl_sched) s->after_fork_child();
 }
 
+void forget_request::done_one() noexcept {
+  wait_ctx* who = locked(lk, [&]() -> wait_ctx* {
+    return pending.fetch_sub(1, std::memory_order_relaxed) == 1 ? claim(w, wake::notified) : nullptr;
+  });
+  if (who) wake_up(who);
+}
+
+void forget_request::wait() noexcept {
+  lk.lock();
+  if (pending.fetch_sub(1, std::memory_order_relaxed) == 1) {
+    lk.unlock();
+    return;
+  }
+  block(w, lk, {.interruptible = false, .reason = wait_reason::other, .arg = static_cast<std::uint64_t>(fd)});
+}
+
 scheduler::scheduler(const resolved_config& c)
     : stacks_(c.stack_size),
       errno_ptr_(&errno),
@@ -43,16 +62,23 @@ scheduler::scheduler(const resolved_config& c)
   main_.refs.store(1, std::memory_order_relaxed);
   running_ = &main_;
   coarse_now_ = last_poll_ = now_ns();
-  static std::once_flag atfork_once;
-  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &fork_child_handler); });
+  slot_ = register_scheduler(this);
+  [[maybe_unused]] static const int atfork = pthread_atfork(nullptr, nullptr, &fork_child_handler);
 }
 
 scheduler::~scheduler() {
   WEFT_ASSERT(live_ == 0, "scheduler destroyed with %zu live fibers", live_);
+  if (slot_ >= 0) retire();
   // Wait out wakers on other threads still touching this scheduler.
   while (remote_inflight_.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
-  // Cancels posted for fibers that ended before we drained them hold a reference.
-  for (fiber_ctl* f : cancels_) release_ref(f);
+  drain_mail();  // cancels posted for fibers that ended meanwhile hold a reference
+}
+
+void scheduler::retire() noexcept {
+  unregister_scheduler(slot_);  // no forget request comes in after this
+  slot_ = -1;
+  while (remote_inflight_.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
+  drain_mail();
 }
 
 void scheduler::bind() {
@@ -72,6 +98,22 @@ fiber_id scheduler::next_id() noexcept {
 
 // ---- fiber lifecycle -------------------------------------------------------
 
+void scheduler::place(fiber_ctl* f) {
+  scheduler* to = group_ && running_ != &main_ ? group_->pick(this) : this;
+  if (to != this) {
+    // Dekker with shutdown(): it reads incoming_ after the group began
+    // stopping; we read stopping after announcing the fiber.
+    f->sched = to;
+    to->incoming_.fetch_add(1, std::memory_order_seq_cst);
+    if (!group_->stopping()) {
+      to->ready_remote(f);
+      return;
+    }
+    to->incoming_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  start(f);
+}
+
 void scheduler::start(fiber_ctl* f) {
   boost::context::stack_context sc = stacks_.allocate(f->stack_request);
   f->stack = sc;
@@ -79,6 +121,18 @@ void scheduler::start(fiber_ctl* f) {
   f->sched = this;
   link(f);
   runq_.push(f);
+}
+
+void scheduler::start_placed(fiber_ctl* f) noexcept {
+  try {
+    start(f);
+  } catch (...) {
+    f->error = std::current_exception();
+    complete(f);
+    release_ref(f);  // the running reference
+  }
+  incoming_.fetch_sub(1, std::memory_order_seq_cst);
+  if (stopping_) wake_shutdown();  // a new round must cancel it
 }
 
 // fiber_entry() is the first frame of every fiber; t.data is the context
@@ -104,9 +158,9 @@ void scheduler::fiber_entry(ctxd::transfer_t t) noexcept {
   s->finish(f);
 }
 
-void scheduler::finish(fiber_ctl* f) noexcept {
+void scheduler::complete(fiber_ctl* f) noexcept {
   f->lk.lock();
-  set_state(f, fiber_state::done);
+  f->state = fiber_state::done;  // from running, or from created (start_placed)
   f->finished.store(true, std::memory_order_release);
   wait_ctx* joiner = f->joiner ? claim_locked(*f->joiner, wake::notified) : nullptr;
   f->joiner = nullptr;
@@ -115,11 +169,14 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   f->lk.unlock();
   if (joiner) wake_up(joiner);
   if (report) report_escape(f);
+}
 
+void scheduler::finish(fiber_ctl* f) noexcept {
+  WEFT_ASSERT(f->state == fiber_state::running, "fiber %llu ends while %s", (unsigned long long)f->id,
+              state_name(f->state));
+  complete(f);
   unlink(f);
-  if (live_ == 0 && all_done_) {
-    if (wait_ctx* m = claim(*all_done_, wake::notified)) wake_up(m);
-  }
+  if (f->shutdown_marked ? --round_live_ == 0 : live_ == 0) wake_shutdown();
   dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
   release_ref(f);          // the running reference; the block may be freed here
 
@@ -166,7 +223,7 @@ void scheduler::maintain(bool may_block) noexcept {
   coarse_now_ = now;
   fire_timers(now);
   if (remote_head_.load(std::memory_order_relaxed)) drain_remote();
-  if (cancel_pending_.load(std::memory_order_relaxed)) drain_cancels();
+  if (mail_pending_.load(std::memory_order_relaxed)) drain_mail();
   if (!may_block) {
     if (now - last_poll_ >= busy_poll_interval) {
       last_poll_ = now;
@@ -178,7 +235,7 @@ void scheduler::maintain(bool may_block) noexcept {
   ns_t next = timers_.next();
   ns_t timeout = next == no_deadline ? -1 : (next > now ? next - now : 0);
   polling_.store(true, std::memory_order_seq_cst);
-  if (remote_head_.load(std::memory_order_seq_cst) || cancel_pending_.load(std::memory_order_seq_cst)) {
+  if (remote_head_.load(std::memory_order_seq_cst) || mail_pending_.load(std::memory_order_seq_cst)) {
     polling_.store(false, std::memory_order_relaxed);
     return;
   }
@@ -195,6 +252,11 @@ void scheduler::fire_timers(ns_t now) noexcept {
     WEFT_ASSERT(f->cur_waiter, "fiber %llu has a timer but no wait", (unsigned long long)f->id);
     if (claim(*f->cur_waiter, f->scope_armed ? wake::scope_timeout : wake::timeout)) ready(f);
   }
+}
+
+void scheduler::wake_shutdown() noexcept {
+  if (all_done_)
+    if (wait_ctx* m = claim(*all_done_, wake::notified)) wake_up(m);
 }
 
 void scheduler::arm_timer(fiber_ctl* f, ns_t deadline) {
@@ -231,7 +293,8 @@ void scheduler::drain_remote() noexcept {
   }
   while (rev) {
     fiber_ctl* n = rev->run_next;
-    ready(rev);
+    if (rev->state == fiber_state::created) start_placed(rev);
+    else ready(rev);
     rev = n;
   }
 }
@@ -239,24 +302,38 @@ void scheduler::drain_remote() noexcept {
 void scheduler::post_cancel(fiber_ctl* f) noexcept {
   remote_inflight_.fetch_add(1, std::memory_order_acquire);
   f->refs.fetch_add(1, std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> g(cancel_mu_);
-    cancels_.push_back(f);
-  }
-  cancel_pending_.store(true, std::memory_order_seq_cst);
+  locked(mail_lk_, [&] { cancels_.push_back(f); });
+  post_mail();
+}
+
+void scheduler::post_forget(forget_request* r) noexcept {
+  remote_inflight_.fetch_add(1, std::memory_order_acquire);
+  locked(mail_lk_, [&] { forgets_.push_back(r); });
+  post_mail();
+}
+
+// post_mail() flags the mailbox and wakes the scheduler; ends the poster's
+// remote_inflight_ section.
+void scheduler::post_mail() noexcept {
+  mail_pending_.store(true, std::memory_order_seq_cst);
   kick();
   remote_inflight_.fetch_sub(1, std::memory_order_release);
 }
 
-void scheduler::drain_cancels() noexcept {
-  std::vector<fiber_ctl*> todo;
-  {
-    std::lock_guard<std::mutex> g(cancel_mu_);
-    todo.swap(cancels_);
-    cancel_pending_.store(false, std::memory_order_relaxed);
+void scheduler::drain_mail() noexcept {
+  std::vector<fiber_ctl*> cancels;
+  std::vector<forget_request*> forgets;
+  locked(mail_lk_, [&] {
+    cancels.swap(cancels_);
+    forgets.swap(forgets_);
+    mail_pending_.store(false, std::memory_order_relaxed);
+  });
+  for (forget_request* r : forgets) {
+    poller_->forget(r->fd);
+    r->done_one();
   }
-  for (fiber_ctl* f : todo) {
-    deliver_cancel(f);
+  for (fiber_ctl* f : cancels) {
+    if (f->state != fiber_state::done) deliver_cancel(f);
     release_ref(f);
   }
 }
@@ -272,7 +349,8 @@ void scheduler::deliver_cancel(fiber_ctl* f) noexcept {
 void scheduler::after_fork_child() noexcept {
   // Only the forking thread exists in the child: nothing is in flight from
   // other threads, and the cancel mutex may have been held by one of them.
-  ::new (&cancel_mu_) std::mutex();
+  ::new (&mail_lk_) spinlock();
+  keep_only_slot(slot_);
   remote_inflight_.store(0, std::memory_order_relaxed);
   polling_.store(false, std::memory_order_relaxed);
   wake_sent_.store(false, std::memory_order_relaxed);
@@ -281,10 +359,20 @@ void scheduler::after_fork_child() noexcept {
 
 // ---- shutdown --------------------------------------------------------------
 
+// Shutdown runs in rounds: it cancels every live fiber and waits until all
+// of those have ended. Fibers spawned meanwhile (cleanup code may spawn and
+// join helpers) run uncancelled until their round ends; the next round
+// cancels them.
 void scheduler::shutdown() noexcept {
   WEFT_ASSERT(running_ == &main_, "shutdown() must run on the run() thread's own context");
-  while (live_ > 0) {
+  stopping_ = true;
+  while (live_ > 0 || incoming_.load(std::memory_order_seq_cst) > 0) {
+    round_live_ = 0;
     for (fiber_ctl* f = all_head_; f; f = f->all_next) {
+      if (!f->shutdown_marked) {
+        f->shutdown_marked = true;
+        ++round_live_;
+      }
       f->cancel_requested.store(true, std::memory_order_relaxed);
       deliver_cancel(f);
     }

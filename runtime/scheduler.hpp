@@ -1,9 +1,11 @@
 // runtime/scheduler.hpp — one carrier thread's scheduler.
 //
 // Design notes
-//  1. One scheduler per thread that called weft::run (M:N with work stealing
-//     comes later; it will steal only fibers that have never run, so a fiber
-//     never changes thread once started).
+//  1. One scheduler per carrier thread. weft::run's thread is worker 0;
+//     config::workers > 1 adds carriers (workers.hpp). A new fiber is placed
+//     on a carrier when spawned (round robin) and started there; a fiber
+//     never changes thread once created (work stealing, later, will take
+//     only fibers that have never run).
 //  2. Fibers switch directly to each other (no scheduler context between
 //     them). When nothing is runnable, the fiber that is parking or ending
 //     runs the idle work itself, on its own stack: fire timers, drain the
@@ -38,7 +40,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace weft::detail {
@@ -53,6 +54,22 @@ struct resolved_config {
 resolved_config resolve_config(const config& c);
 
 class scheduler;
+class worker_group;
+
+// A request to forget an fd, posted by forget_fd() to every other carrier
+// that watches it; lives on the poster's stack until all have answered.
+struct forget_request {
+  int fd;
+  std::atomic<int> pending{1};  // carriers still to answer, +1 for the poster
+  spinlock lk;
+  waiter w;                     // the poster
+  explicit forget_request(int f) noexcept : fd(f) {}
+  // done_one(): one carrier has forgotten fd. Any thread.
+  void done_one() noexcept;
+  // wait(): drop the poster's count, then wait for the carriers. Poster only.
+  void wait() noexcept;
+};
+
 // The calling thread's scheduler (initial-exec TLS: one instruction to read).
 extern __attribute__((tls_model("initial-exec"))) thread_local scheduler* tl_sched;
 
@@ -72,6 +89,11 @@ class scheduler {
   // running() is the fiber (or main context) on the CPU. Scheduler thread.
   fiber_ctl* running() const noexcept { return running_; }
 
+  // place() starts a new fiber (sched unset, state created) on the carrier
+  // the worker group picks: here, through start(), or on another carrier
+  // through its remote queue. Scheduler thread; throws what start() throws
+  // when the fiber stays here.
+  void place(fiber_ctl* f);
   // start() creates f's context on a pooled stack and queues it. Scheduler
   // thread; throws std::bad_alloc if no stack can be had.
   void start(fiber_ctl* f);
@@ -88,6 +110,9 @@ class scheduler {
   // post_cancel() asks this scheduler to deliver f's cancel; any thread,
   // called with f->lk held and f not done.
   void post_cancel(fiber_ctl* f) noexcept;
+  // post_forget() asks this scheduler to forget r->fd and answer r; called
+  // by forget_fd() on another thread, under the registry lock.
+  void post_forget(forget_request* r) noexcept;
   // deliver_cancel() claims f's wait with `cancelled` if it is parked in an
   // interruptible wait. Scheduler thread.
   void deliver_cancel(fiber_ctl* f) noexcept;
@@ -131,6 +156,16 @@ class scheduler {
   void after_fork_child() noexcept;
 
   poller& io() noexcept { return *poller_; }
+  // retire() leaves the registry (no forget request arrives afterwards) and
+  // answers what is still in the mailbox. The scheduler's thread, after
+  // shutdown(); the destructor calls it if nobody did.
+  void retire() noexcept;
+  // slot() is this scheduler's index in the registry (sched_registry.hpp).
+  int slot() const noexcept { return slot_; }
+  // group()/set_group(): the worker group this carrier belongs to, or
+  // nullptr with one worker. set_group(): once, before fibers run.
+  worker_group* group() const noexcept { return group_; }
+  void set_group(worker_group* g) noexcept { group_ = g; }
   stack_pool& stacks() noexcept { return stacks_; }
   // coarse_now() is the time of the last clock read (for wait ages).
   ns_t coarse_now() const noexcept { return coarse_now_; }
@@ -185,9 +220,15 @@ class scheduler {
   std::atomic<bool> polling_{false};
   std::atomic<bool> wake_sent_{false};
   std::atomic<int> remote_inflight_{0};
-  std::atomic<bool> cancel_pending_{false};
-  std::mutex cancel_mu_;
+  std::atomic<int> incoming_{0};  // fibers placed here, not yet started
+  std::atomic<bool> mail_pending_{false};
+  spinlock mail_lk_;                  // guards cancels_ and forgets_
   std::vector<fiber_ctl*> cancels_;
+  std::vector<forget_request*> forgets_;
+  int slot_ = -1;
+  worker_group* group_ = nullptr;
+  bool stopping_ = false;      // shutdown() began
+  std::size_t round_live_ = 0;  // fibers of the current shutdown round still alive
 
   // pick() returns the next fiber to run, doing idle work (and blocking in
   // the poller) while none is ready.
@@ -204,7 +245,15 @@ class scheduler {
   void maintain(bool may_block) noexcept;
   void fire_timers(ns_t now) noexcept;
   void drain_remote() noexcept;
-  void drain_cancels() noexcept;
+  // wake_shutdown() resumes shutdown() if it waits for the end of a round.
+  void wake_shutdown() noexcept;
+  void drain_mail() noexcept;
+  void post_mail() noexcept;
+  // start_placed() starts a fiber another carrier placed here; a fiber
+  // whose stack cannot be had ends at once with std::bad_alloc.
+  void start_placed(fiber_ctl* f) noexcept;
+  // complete() publishes f's end: done state, joiner woken, escape reported.
+  void complete(fiber_ctl* f) noexcept;
   void kick() noexcept;
   // switch_to() saves the running fiber and resumes `next`; inlined into
   // yield() and park(), the two hot callers.

@@ -109,9 +109,9 @@ TEST(Run, BadConfigIsUsageError) {
   // the environment overrides config: keep it out of this test
   for (const char* v : {"WEFT_STACK_SIZE", "WEFT_WORKERS", "WEFT_BACKEND"}) ::unsetenv(v);
   bool ran = false;
-  weft::config two_workers{.stack_size = 0, .workers = 2, .backend = {}};
+  weft::config too_many_workers{.stack_size = 0, .workers = 65, .backend = {}};
   weft::config bad_backend{.stack_size = 0, .workers = 0, .backend = "no-such-backend"};
-  EXPECT_THROW(weft::run(two_workers, [&] { ran = true; }), weft::usage_error);
+  EXPECT_THROW(weft::run(too_many_workers, [&] { ran = true; }), weft::usage_error);
   EXPECT_THROW(weft::run(bad_backend, [&] { ran = true; }), weft::usage_error);
   EXPECT_FALSE(ran);
   EXPECT_EQ(weft::run(weft::config{.stack_size = 0, .workers = 1, .backend = "epoll"}, [] { return 1; }), 1);

@@ -18,7 +18,7 @@ namespace weft {
 // (WEFT_STACK_SIZE, WEFT_WORKERS, WEFT_BACKEND) overrides what is set here.
 struct config {
   std::size_t stack_size = 0;  // default stack per fiber, bytes (default 64 KiB)
-  unsigned workers = 0;        // carrier threads; only 1 is supported for now
+  unsigned workers = 0;        // carrier threads, 1..64 (default 1); new fibers are spread over them
   std::string backend;         // poller backend: "epoll" (default)
 };
 

@@ -119,9 +119,12 @@ TEST(WeftRun, ExitsWithTheProgramsStatus) {
   EXPECT_GT(parks(e.err), 0) << "exit() inside main runs the exit handlers: " << e.err;
   outcome r = run({env("WEFT_RUN"), "--workers", "1", env("PRELOAD_PROG"), "ret", "5"});
   EXPECT_EQ(r.status, 5) << r.err;
-  outcome w = run({env("WEFT_RUN"), "--workers", "2", env("PRELOAD_PROG")});
-  EXPECT_EQ(w.status, 127);
-  EXPECT_TRUE(one_line(w.err)) << w.err;
+  outcome w = run({env("WEFT_RUN"), "--workers", "2", env("PRELOAD_PROG"), "ret", "3"});
+  EXPECT_EQ(w.status, 3) << w.err;
+  EXPECT_EQ(w.out, r.out);
+  outcome bad = run({env("WEFT_RUN"), "--workers", "65", env("PRELOAD_PROG")});
+  EXPECT_EQ(bad.status, 127);
+  EXPECT_TRUE(one_line(bad.err)) << bad.err;
 }
 
 // Registered by meson only where /usr/bin/python3 exists.

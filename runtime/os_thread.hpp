@@ -1,0 +1,20 @@
+// runtime/os_thread.hpp — the runtime's own OS threads (worker carriers).
+//
+// The runtime starts and joins its threads through libc's real
+// pthread_create/pthread_join, found with dlsym(RTLD_NEXT), so that a
+// preloaded pthread interposer (weft-run --threads=fibers) never turns a
+// carrier into a fiber. Async signals are blocked on these threads: a
+// process-directed signal then lands on the run() thread (worker 0), whose
+// scheduler maps it onto the parked hooked call it interrupts.
+#pragma once
+#include <pthread.h>
+
+namespace weft::detail {
+
+// start_os_thread() runs fn(arg) on a new OS thread with the listed async
+// signals blocked; throws std::system_error on failure. Any thread.
+pthread_t start_os_thread(void* (*fn)(void*), void* arg);
+// join_os_thread() waits for a thread from start_os_thread(). Any thread.
+void join_os_thread(pthread_t t) noexcept;
+
+}  // namespace weft::detail
