@@ -19,23 +19,28 @@ static long now_ms(void) {
   return t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* Steps of a two-thread handshake (polled with usleep, which parks a fiber). */
+static volatile int step;
+static void wait_step(int s) { while (step < s) usleep(1000); }
+
 /* 1. __thread variables belong to the carrier thread, not the fiber. */
 static __thread int tls_v;
 static int tls_seen;
-static void* tls_a(void* p) { (void)p; tls_v = 1; usleep(20000); tls_seen = tls_v; return NULL; }
-static void* tls_b(void* p) { (void)p; usleep(5000); tls_v = 2; return NULL; }
+static void* tls_a(void* p) { (void)p; tls_v = 1; step = 1; wait_step(2); tls_seen = tls_v; return NULL; }
+static void* tls_b(void* p) { (void)p; wait_step(1); tls_v = 2; step = 2; return NULL; }
 
 /* 2. stdio FILE locks are owned by the carrier thread: a second fiber on
  * the same carrier takes a lock the first one holds. */
 static int stdio_other_got_lock;
-static void* stdio_a(void* p) { (void)p; flockfile(stdout); usleep(20000); funlockfile(stdout); return NULL; }
+static void* stdio_a(void* p) { (void)p; flockfile(stdout); step = 1; wait_step(2); funlockfile(stdout); return NULL; }
 static void* stdio_b(void* p) {
   (void)p;
-  usleep(5000);
+  wait_step(1);
   if (ftrylockfile(stdout) == 0) {
     stdio_other_got_lock = 1;
     funlockfile(stdout);
   }
+  step = 2;
   return NULL;
 }
 
@@ -68,6 +73,7 @@ static void* cancel_target(void* p) { (void)p; for (;;) usleep(1000); return NUL
 
 static void pair(void* (*a)(void*), void* (*b)(void*)) {
   pthread_t ta, tb;
+  step = 0;
   pthread_create(&ta, NULL, a, NULL);
   pthread_create(&tb, NULL, b, NULL);
   pthread_join(ta, NULL);
