@@ -62,6 +62,14 @@ void same_three_ways(const std::vector<std::string>& argv) {
 TEST(Threads, ProducerConsumer1000Threads) { same_three_ways({prog("prodcons")}); }
 TEST(Threads, LifecycleKeysDetachedOnceExitJoinMutexKinds) { same_three_ways({prog("lifecycle")}); }
 TEST(Threads, WorkerPoolBarrierRwlockSemaphores) { same_three_ways({prog("pool")}); }
+// waitpid/wait/sigwait/sigtimedwait park the fiber: a ticker thread keeps
+// running meanwhile, even on one carrier.
+TEST(Threads, ChildAndSignalWaitsPark) {
+  same_three_ways({prog("waits")});
+  outcome one = run({env("WEFT_RUN"), "--workers", "1", "--", prog("waits")});
+  EXPECT_EQ(one.status, 0) << one.err;
+  EXPECT_EQ(one.out.find("ticked_meanwhile=0"), std::string::npos) << one.out;
+}
 
 // A server started in the background, its stdout and stderr in files.
 struct server {
