@@ -58,7 +58,9 @@ const std::vector<std::string> stats = {"WEFT_HOOKS_STATS=1"};
 TEST(WeftRun, HelpAndVersion) {
   outcome h = run({env("WEFT_RUN"), "--help"});
   EXPECT_EQ(h.status, 0);
-  EXPECT_NE(h.out.find("usage: weft-run [--workers N] [--] program [args...]"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("usage: weft-run [--workers N] [--threads=fibers|os] [--] program [args...]"),
+            std::string::npos)
+      << h.out;
   outcome v = run({env("WEFT_RUN"), "--version"});
   EXPECT_EQ(v.status, 0);
   EXPECT_EQ(v.out.rfind("weft-run (weft) ", 0), 0u) << v.out;
