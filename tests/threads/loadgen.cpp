@@ -9,7 +9,8 @@
 // --msgs: each connection does M round trips, then closes. --seconds: all
 // connections ping-pong for S seconds (after all are connected), then
 // close. --watch-pid: once every connection has finished its first round
-// trip, count PID's OS threads (/proc/PID/task) and its RSS.
+// trip, count PID's OS threads (/proc/PID/task) and its RSS; with
+// --seconds also PID's CPU time per round trip over the timed window.
 // stdout: "conns=N round_trips=R errors=E" (deterministic with --msgs);
 // with --watch-pid also "server_threads=T server_rss_kb=K"; stderr: the
 // rate, "round_trips_per_s=X". Exit 1 on any error. Not run under weft.
@@ -28,6 +29,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -62,6 +65,22 @@ long task_count(long pid) {
     if (e->d_name[0] != '.') ++n;
   closedir(d);
   return n;
+}
+
+// cpu_ticks() is PID's user + system CPU time in clock ticks.
+long cpu_ticks(long pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto p = s.rfind(')');
+  if (p == std::string::npos) return -1;
+  std::istringstream in(s.substr(p + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::atol(field.c_str());
+    if (i == 15) stime = std::atol(field.c_str());
+  }
+  return utime + stime;
 }
 
 long rss_kb(long pid) {
@@ -110,6 +129,7 @@ int main(int argc, char** argv) {
 
   long next = 0, connecting = 0, connected = 0, first_done = 0, closed = 0, errors = 0, trips = 0;
   bool measured = false, timing = false;
+  long cpu0 = 0, cpu1 = 0;
   auto t0 = std::chrono::steady_clock::now(), t_end = t0;
   auto open_more = [&] {
     while (next < o.conns && connecting < 256) {
@@ -144,6 +164,7 @@ int main(int argc, char** argv) {
   std::vector<epoll_event> evs(1024);
   while (closed < o.conns) {
     if (timing && std::chrono::steady_clock::now() >= t_end) {
+      if (o.watch_pid) cpu1 = cpu_ticks(o.watch_pid);  // before the closes
       for (conn& c : cs)
         if (c.fd >= 0) finish(c);
       break;
@@ -192,6 +213,7 @@ int main(int argc, char** argv) {
         if (o.seconds > 0) {
           timing = true;
           trips = 0;
+          if (o.watch_pid) cpu0 = cpu_ticks(o.watch_pid);
           t0 = std::chrono::steady_clock::now();
           t_end = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(o.seconds));
@@ -210,5 +232,8 @@ int main(int argc, char** argv) {
   for (conn& c : cs) total += c.trips;
   std::printf("conns=%ld round_trips=%ld errors=%ld\n", connected, total, errors);
   std::fprintf(stderr, "round_trips_per_s=%.0f\n", (o.seconds > 0 ? trips : total) / secs);
+  if (o.watch_pid && o.seconds > 0 && trips > 0)
+    std::fprintf(stderr, "server_cpu_us_per_trip=%.2f\n",
+                 (cpu1 - cpu0) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK)) / trips);
   return errors ? 1 : 0;
 }
