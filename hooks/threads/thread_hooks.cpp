@@ -14,8 +14,12 @@
 // glibc's process does when its last thread ends.
 #include "parking.hpp"
 #include "thread_rec.hpp"
+#include "hook_core.hpp"  // park_until
+#include "workers.hpp"    // runtime/: the number of carriers
 
 #include <weft/fiber.hpp>
+
+#include <dirent.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -79,6 +83,34 @@ void thread_body(thread_rec* r) {
     std::terminate();  // what an exception leaving a real thread's start routine does
   }
   finish(r, result);
+}
+
+// os_threads() counts this process's OS threads (/proc/self/task).
+long os_threads() noexcept {
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return -1;
+  long n = 0;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  closedir(d);
+  return n;
+}
+
+// main_fiber_exit() is pthread_exit on the main fiber: glibc's would unwind
+// the fiber's stack into the runtime, so instead wait, as the process
+// would, until every other thread of the program has ended (thread fibers;
+// with --threads=os, OS threads beyond the carriers, polled every 10 ms),
+// then exit with status 0.
+[[noreturn]] void main_fiber_exit() {
+  if (fibers_mode()) {
+    bucket_lock g(&g_live);
+    while (g_live.load(std::memory_order_acquire) != 0) g.park(&g_live, detail::no_deadline);
+  } else {
+    detail::worker_group* grp = detail::tl_sched->group();
+    long carriers = grp ? static_cast<long>(grp->size()) : 1;
+    while (os_threads() > carriers) (void)weft::hooks::park_until(detail::now_ns() + 10000000);
+  }
+  std::exit(0);
 }
 
 // join() waits for r until the monotonic deadline; try_only: EBUSY at once.
@@ -180,16 +212,8 @@ WEFT_HOOK int pthread_detach(pthread_t t) {
 }
 
 WEFT_HOOK __attribute__((noreturn)) void pthread_exit(void* result) {
-  if (fibers_mode()) {
-    if (self_rec()) throw thread_exit{result};
-    if (current_fiber()) {  // the main fiber: wait for the other threads, then end the process
-      bucket_lock g(&g_live);
-      while (g_live.load(std::memory_order_acquire) != 0) g.park(&g_live, wd::no_deadline);
-      g.b.lk.unlock();
-      g.held = false;
-      std::exit(0);
-    }
-  }
+  if (fibers_mode() && self_rec()) throw thread_exit{result};
+  if (current_fiber()) main_fiber_exit();  // the main fiber, or another fiber without a record
   WEFT_REAL(pthread_exit)(result);
   __builtin_unreachable();
 }
