@@ -1,7 +1,8 @@
 // hooks/threads/thread_hooks.cpp — pthread lifecycle on fibers:
 // pthread_create/join/tryjoin/timedjoin/detach/exit/self/once, and the
 // pthread_t-taking calls that would dereference a fiber's pthread_t
-// (setname/getname, kill, cancel, getattr_np, sched params).
+// (setname/getname, kill/sigqueue, cancel, getattr_np, sched params,
+// affinity, CPU clock).
 //
 // On a fiber, pthread_create spawns a weft fiber on the caller's scheduler
 // (the runtime decides the carrier; a started fiber never migrates) with the
@@ -20,6 +21,8 @@
 #include <weft/fiber.hpp>
 
 #include <dirent.h>
+#include <sched.h>
+#include <signal.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -305,4 +308,37 @@ WEFT_HOOK int pthread_getschedparam(pthread_t t, int* policy, sched_param* p) {
 WEFT_HOOK int pthread_setschedparam(pthread_t t, int policy, const sched_param* p) {
   if (!fibers_mode() || !rec_of(t)) return WEFT_REAL(pthread_setschedparam)(t, policy, p);
   return 0;  // fibers have no scheduling policy of their own
+}
+
+WEFT_HOOK int pthread_setschedprio(pthread_t t, int prio) {
+  if (!fibers_mode() || !rec_of(t)) return WEFT_REAL(pthread_setschedprio)(t, prio);
+  return 0;
+}
+
+// Affinity and CPU clocks belong to carriers: a fiber thread reports its
+// carrier's affinity and CPU clock, and setting affinity is ignored.
+WEFT_HOOK int pthread_setaffinity_np(pthread_t t, size_t size, const cpu_set_t* set) {
+  if (!fibers_mode() || !rec_of(t)) return WEFT_REAL(pthread_setaffinity_np)(t, size, set);
+  return 0;
+}
+
+WEFT_HOOK int pthread_getaffinity_np(pthread_t t, size_t size, cpu_set_t* set) {
+  if (!fibers_mode() || !rec_of(t)) return WEFT_REAL(pthread_getaffinity_np)(t, size, set);
+  return sched_getaffinity(0, size, set) == 0 ? 0 : errno;
+}
+
+WEFT_HOOK int pthread_getcpuclockid(pthread_t t, clockid_t* clock) {
+  if (!fibers_mode() || !rec_of(t)) return WEFT_REAL(pthread_getcpuclockid)(t, clock);
+  *clock = CLOCK_THREAD_CPUTIME_ID;  // the calling carrier's CPU time
+  return 0;
+}
+
+WEFT_HOOK int pthread_sigqueue(pthread_t t, int sig, const union sigval value) {
+  thread_rec* r = fibers_mode() ? rec_of(t) : nullptr;
+  if (!r) return WEFT_REAL(pthread_sigqueue)(t, sig, value);
+  if (sig == 0) return r->done ? ESRCH : 0;
+  warn_once(g_warn_kill,
+            "pthread_kill to a fiber thread signals its caller's carrier thread instead (use --threads=os for "
+            "per-thread signals)");
+  return WEFT_REAL(pthread_sigqueue)(WEFT_REAL(pthread_self)(), sig, value);
 }

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +110,9 @@ static void test_once(void) {
 }
 
 static pthread_t seen_self;
-static int nested_exit(volatile int depth) {
-  if (depth <= 0) pthread_exit((void*)42);
+static int nested_exit(int depth) {
+  if (depth == 0) pthread_exit((void*)42);
+  if (depth < 0) return 0;
   return nested_exit(depth - 1) + 1; /* frames that pthread_exit unwinds */
 }
 static void* exit_thread(void* arg) {
@@ -239,6 +242,44 @@ static void test_spin(void) {
   printf("spin: count=%ld\n", spin_count);
 }
 
+/* Calls that take a pthread_t and read the thread block: on a fiber's
+ * pthread_t they must answer, not crash. */
+static volatile int identity_stop;
+static void* identity_thread(void* arg) {
+  (void)arg;
+  pthread_t me = pthread_self();
+  char name[16] = "";
+  pthread_setname_np(me, "worker-x");
+  pthread_getname_np(me, name, sizeof name);
+  pthread_attr_t a;
+  size_t size = 0;
+  void* addr = NULL;
+  int attr_ok = pthread_getattr_np(me, &a) == 0 && pthread_attr_getstack(&a, &addr, &size) == 0 && size >= 16384;
+  pthread_attr_destroy(&a);
+  clockid_t c;
+  struct timespec ts;
+  int clock_ok = pthread_getcpuclockid(me, &c) == 0 && clock_gettime(c, &ts) == 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int aff_ok = pthread_getaffinity_np(me, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0;
+  int policy = -1;
+  struct sched_param sp;
+  int sched_ok = pthread_getschedparam(me, &policy, &sp) == 0 && policy == SCHED_OTHER;
+  printf("identity: name=%s attr_stack=%d cpu_clock=%d affinity=%d sched_other=%d\n", name, attr_ok, clock_ok,
+         aff_ok, sched_ok);
+  while (!identity_stop) usleep(1000);
+  return NULL;
+}
+
+static void test_identity(void) {
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, identity_thread, NULL) == 0);
+  usleep(20000);
+  printf("identity: kill(t, 0)=%d\n", pthread_kill(t, 0));
+  identity_stop = 1;
+  CHECK(pthread_join(t, NULL) == 0);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_keys();
@@ -249,6 +290,7 @@ int main(void) {
   test_mutex_kinds();
   test_cond_monotonic();
   test_spin();
+  test_identity();
   printf("done\n");
   return 0;
 }
