@@ -17,7 +17,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+
+#include <algorithm>
 
 using weft::hooks::fd_entry;
 using weft::hooks::fds;
@@ -113,6 +116,29 @@ WEFT_HOOK int close(int fd) {
   forget_waiters(fd);
   fds.forget(fd);
   return real::fns().close(fd);
+}
+
+// forget_range() is close() without the close for every fd in
+// [first, last] that can be open (below RLIMIT_NOFILE).
+static void forget_range(unsigned first, unsigned last) noexcept {
+  rlimit rl{};
+  unsigned cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 30)
+                     ? static_cast<unsigned>(rl.rlim_cur) - 1
+                     : (1u << 20);
+  for (unsigned fd = first; fd <= std::min(last, cap); ++fd) {
+    forget_waiters(static_cast<int>(fd));
+    fds.forget(static_cast<int>(fd));
+  }
+}
+
+WEFT_HOOK int close_range(unsigned first, unsigned last, int flags) noexcept {
+  if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last) forget_range(first, last);
+  return real::fns().close_range(first, last, flags);
+}
+
+WEFT_HOOK void closefrom(int lowfd) noexcept {
+  if (lowfd >= 0) forget_range(static_cast<unsigned>(lowfd), ~0u);
+  real::fns().closefrom(lowfd);
 }
 
 WEFT_HOOK int fclose(FILE* f) {

@@ -17,19 +17,21 @@ int wake_errno(detail::wake r, int expiry) noexcept {
     case detail::wake::timeout: return expiry;
     case detail::wake::scope_timeout: return ETIMEDOUT;
     case detail::wake::cancelled: return ECANCELED;
+    case detail::wake::interrupted: return EINTR;
     default: return EIO;  // not reached: notified is handled by the callers
   }
 }
 
-detail::wake park_fd(int fd, io_event ev, ns_t deadline) {
+detail::wake park_fd(int fd, io_event ev, ns_t deadline, sig_mode sig, const sigset_t* sigmask) {
   g_parks.fetch_add(1, std::memory_order_relaxed);
-  return detail::wait_fd(fd, ev, deadline);
+  return detail::wait_fd(fd, ev, deadline, sig, sigmask);
 }
 
-detail::wake park_until(ns_t deadline) {
+detail::wake park_until(ns_t deadline, const sigset_t* sigmask) {
   g_parks.fetch_add(1, std::memory_order_relaxed);
   detail::waiter w;
-  return detail::block_local(w, {.deadline = deadline, .reason = detail::wait_reason::sleep});
+  return detail::block_local(
+      w, {.deadline = deadline, .reason = detail::wait_reason::sleep, .sig = sig_mode::always, .sigmask = sigmask});
 }
 
 }  // namespace weft::hooks

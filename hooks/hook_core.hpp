@@ -42,14 +42,20 @@ inline bool passthrough(int fd) noexcept {
 
 // wake_errno() is the errno of a wait that ended without readiness:
 // closed -> EBADF, own deadline -> expiry, weft::timeout -> ETIMEDOUT,
-// cancel -> ECANCELED.
+// cancel -> ECANCELED, caught signal -> EINTR.
 int wake_errno(detail::wake r, int expiry) noexcept;
 
+using detail::sig_mode;
+
 // park_fd() parks the running fiber until fd is ready for ev (or the
-// deadline / a weft::timeout / a cancel ends the wait). Fiber only.
-detail::wake park_fd(int fd, io_event ev, ns_t deadline);
-// park_until() parks the running fiber until the deadline. Fiber only.
-detail::wake park_until(ns_t deadline);
+// deadline / a weft::timeout / a cancel ends the wait, or a caught signal
+// as `sig` says; `sigmask` is the call's own signal mask, if it has one).
+// Fiber only.
+detail::wake park_fd(int fd, io_event ev, ns_t deadline, sig_mode sig = sig_mode::none,
+                     const sigset_t* sigmask = nullptr);
+// park_until() parks the running fiber until the deadline; a caught signal
+// ends it too (sleeps and poll are never restarted). Fiber only.
+detail::wake park_until(ns_t deadline, const sigset_t* sigmask = nullptr);
 
 // parks() counts the waits that parked a fiber (tests, WEFT_HOOKS_STATS).
 unsigned long parks() noexcept;
@@ -97,7 +103,10 @@ ssize_t hooked_io(int fd, io_event ev, F&& attempt, std::size_t want = 0, int ag
       deadline = e->deadline(ev);
       have_deadline = true;
     }
-    detail::wake w = s ? park_fd(fd, ev, deadline) : detail::wait_fd(fd, ev, deadline);
+    // signal(7): a socket call with SO_RCVTIMEO/SO_SNDTIMEO set always
+    // fails with EINTR; otherwise SA_RESTART restarts it.
+    sig_mode sm = deadline == detail::no_deadline ? sig_mode::restartable : sig_mode::always;
+    detail::wake w = s ? park_fd(fd, ev, deadline, sm) : detail::wait_fd(fd, ev, deadline, sm);
     if (w == detail::wake::notified) continue;
     if (done) break;
     errno = wake_errno(w, again_errno);

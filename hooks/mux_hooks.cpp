@@ -13,11 +13,15 @@
 // a cancel -1/ECANCELED. select updates its timeval to the time not slept,
 // as Linux does.
 //
-// Sigmask of ppoll/pselect/epoll_pwait[2]: it is applied (atomically, by the
-// kernel) during each look, so a signal pending at the start or at a wake-up
-// that the mask unblocks is delivered and gives -1/EINTR like the real call.
-// While the fiber is parked the thread keeps its own mask (other fibers run
-// on it), and a signal arriving then does not end the wait.
+// Signals: a caught signal ends the wait with -1/EINTR (these calls are
+// never restarted; runtime/signals.hpp says which parked call it ends).
+// The sigmask of ppoll/pselect/epoll_pwait[2] is applied (atomically, by
+// the kernel) during each look, so a signal pending at the start or at a
+// wake-up that the mask unblocks is delivered and gives -1/EINTR like the
+// real call; while the fiber is parked, the carrier's poller waits with the
+// signals the mask unblocks let through, so one arriving then ends the wait
+// too (delivered within about a millisecond if other fibers keep the
+// carrier busy).
 #include "hook_core.hpp"
 
 #include <poll.h>
@@ -79,9 +83,10 @@ int private_epoll(const std::vector<pollfd>& set) noexcept {
 // An fd the poller cannot watch (ELOOP for a deeply nested epoll fd) costs
 // no spin: the poller itself then wakes the fiber once per millisecond.
 template <class Look>
-int wait_loop(weft::detail::scheduler* s, int fd, ns_t deadline, Look&& look) {
+int wait_loop(int fd, ns_t deadline, const sigset_t* mask, Look&& look) {
   for (;;) {
-    wake w = fd < 0 ? hk::park_until(deadline) : hk::park_fd(fd, io_event::readable, deadline);
+    wake w = fd < 0 ? hk::park_until(deadline, mask)
+                    : hk::park_fd(fd, io_event::readable, deadline, hk::sig_mode::always, mask);
     if (w == wake::notified || w == wake::timeout || w == wake::closed) {
       int r = look();
       if (r != 0 || w == wake::timeout) return r;
@@ -98,14 +103,15 @@ int wait_loop(weft::detail::scheduler* s, int fd, ns_t deadline, Look&& look) {
 
 // poll_set() waits for a poll set on a fiber: first look was empty.
 template <class Look>
-int poll_set(weft::detail::scheduler* s, const std::vector<pollfd>& set, ns_t deadline, Look&& look) {
+int poll_set(weft::detail::scheduler* s, const std::vector<pollfd>& set, ns_t deadline, const sigset_t* mask,
+             Look&& look) {
   bool any = std::any_of(set.begin(), set.end(), [](const pollfd& p) { return p.fd >= 0; });
   int ep = -1;
   if (any) {
     ep = private_epoll(set);
     if (ep < 0) return -2;  // caller blocks in the real call
   }
-  int r = wait_loop(s, ep, deadline, look);
+  int r = wait_loop(ep, deadline, mask, look);
   if (ep >= 0) {
     int e = errno;
     s->io().forget(ep);
@@ -125,7 +131,7 @@ int do_ppoll(pollfd* fds, nfds_t n, const timespec* t, const sigset_t* mask) {
   int r = look();
   if (r != 0) return r;
   std::vector<pollfd> set(fds, fds + n);
-  r = poll_set(s, set, deadline, look);
+  r = poll_set(s, set, deadline, mask, look);
   if (r == -2) return rf().ppoll(fds, n, t, mask);
   if (r >= 0) errno = saved;
   return r;
@@ -209,7 +215,7 @@ int do_select(weft::detail::scheduler* s, int nfds, fd_set* r, fd_set* w, fd_set
   int n = look();
   if (n != 0) return n;
   std::vector<pollfd> set = st.as_poll();
-  n = poll_set(s, set, deadline, look);
+  n = poll_set(s, set, deadline, mask, look);
   if (n == -2) {  // no private epoll: block in the real call for the time left
     ns_t left = deadline == weft::detail::no_deadline ? -1 : std::max<ns_t>(0, deadline - weft::detail::now_ns());
     timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
@@ -235,7 +241,7 @@ int do_epoll(int ep, epoll_event* ev, int max, const timespec* t, const sigset_t
   int r = look();
   if (r != 0) return r;
   if (t && t->tv_sec == 0 && t->tv_nsec == 0) return 0;
-  r = wait_loop(s, ep, deadline_of(t), look);
+  r = wait_loop(ep, deadline_of(t), mask, look);
   if (r >= 0) errno = saved;
   return r;
 }
@@ -266,7 +272,8 @@ WEFT_HOOK int select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
   if (tv) ts = {tv->tv_sec, tv->tv_usec * 1000L};
   ns_t deadline = deadline_of(tv ? &ts : nullptr);
   int n = do_select(s, nfds, r, w, x, deadline, false, nullptr);
-  if (tv && (n >= 0 || errno == ETIMEDOUT || errno == ECANCELED) && deadline != weft::detail::no_deadline) {
+  if (tv && (n >= 0 || errno == ETIMEDOUT || errno == ECANCELED || errno == EINTR) &&
+      deadline != weft::detail::no_deadline) {
     // Linux stores the time not slept.
     ns_t left = std::max<ns_t>(0, deadline - weft::detail::now_ns());
     tv->tv_sec = static_cast<time_t>(left / 1000000000);

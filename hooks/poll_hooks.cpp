@@ -6,7 +6,8 @@
 // fiber parks on that epoll fd (readable when any member is ready). Either
 // way the fiber sleeps until an event or the deadline — never busy-polls —
 // then poll(…, 0) fills in revents. poll(NULL, 0, ms) just sleeps.
-// A weft::timeout scope gives -1/ETIMEDOUT, a cancel -1/ECANCELED.
+// A weft::timeout scope gives -1/ETIMEDOUT, a cancel -1/ECANCELED, a caught
+// signal -1/EINTR (poll is never restarted).
 #include "hook_core.hpp"
 
 #include <poll.h>
@@ -56,7 +57,8 @@ int fiber_poll(weft::detail::scheduler* s, pollfd* fds, nfds_t n, int timeout) {
   int r;
   for (;;) {
     wake w = n == 0 ? hk::park_until(deadline)
-                    : hk::park_fd(single >= 0 ? single : ep, single >= 0 ? ev : io_event::readable, deadline);
+                    : hk::park_fd(single >= 0 ? single : ep, single >= 0 ? ev : io_event::readable, deadline,
+                                  hk::sig_mode::always);
     if (w == wake::notified) {
       r = real::fns().poll(fds, n, 0);
       if (r != 0) break;

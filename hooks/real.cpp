@@ -56,6 +56,8 @@ void resolve() noexcept {
   set(t.recvmsg, "recvmsg");
   set(t.sendmsg, "sendmsg");
   set(t.close, "close");
+  set(t.close_range, "close_range");
+  set(t.closefrom, "closefrom");
   set(t.fclose, "fclose");
   set(t.dup, "dup");
   set(t.dup2, "dup2");
@@ -91,6 +93,7 @@ void resolve() noexcept {
   set(t.gethostbyname2, "gethostbyname2");
   set(t.gethostbyname_r, "gethostbyname_r");
   set(t.gethostbyaddr, "gethostbyaddr");
+  set(t.sigaction, "sigaction");
   g = t;  // racing resolvers store the same values
   g_ready.store(true, std::memory_order_release);
 }

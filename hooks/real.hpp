@@ -40,6 +40,8 @@ struct table {
   ssize_t (*recvmsg)(int, msghdr*, int);
   ssize_t (*sendmsg)(int, const msghdr*, int);
   int (*close)(int);
+  int (*close_range)(unsigned, unsigned, int);
+  void (*closefrom)(int);
   int (*fclose)(FILE*);
   int (*dup)(int);
   int (*dup2)(int, int);
@@ -78,6 +80,8 @@ struct table {
   hostent* (*gethostbyname2)(const char*, int);
   int (*gethostbyname_r)(const char*, hostent*, char*, size_t, hostent**, int*);
   hostent* (*gethostbyaddr)(const void*, socklen_t, int);
+  // Signal dispositions (hooks/signal_hooks.cpp).
+  int (*sigaction)(int, const struct sigaction*, struct sigaction*);
 };
 
 extern table g;

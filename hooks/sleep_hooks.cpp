@@ -5,7 +5,9 @@
 // with ETIMEDOUT, a cancel with ECANCELED (clock_nanosleep returns these
 // numbers, as it returns its errors); nanosleep and clock_nanosleep then
 // store the time left in *rem (relative sleeps only, as libc does).
-// Signals do not interrupt a parked sleep yet (no EINTR).
+// A caught signal ends a parked sleep as it ends the real one: EINTR with
+// the time left in *rem; sleep() returns the whole seconds left, truncated,
+// as glibc's does.
 #include "hook_core.hpp"
 
 #include <time.h>
@@ -35,7 +37,8 @@ ns_t after(ns_t d) noexcept {
 }
 
 // sleep_until() parks the running fiber until `deadline` (monotonic ns), or
-// yields once if it already passed. Returns 0, or ETIMEDOUT / ECANCELED.
+// yields once if it already passed. Returns 0, or EINTR / ETIMEDOUT /
+// ECANCELED.
 int sleep_until(weft::detail::scheduler* s, ns_t deadline) {
   if (deadline <= weft::detail::now_ns()) {
     s->yield();
@@ -65,7 +68,7 @@ WEFT_HOOK unsigned sleep(unsigned sec) {
   timespec rem;
   left(deadline, &rem);
   errno = err;
-  return static_cast<unsigned>(rem.tv_sec) + (rem.tv_nsec >= ns_per_s / 2);
+  return static_cast<unsigned>(rem.tv_sec);
 }
 
 WEFT_HOOK int usleep(useconds_t us) {

@@ -53,6 +53,9 @@ struct fiber_ctl : wait_ctx {
   bool interruptible = false;           // current wait honours cancel/scope
   bool scope_armed = false;             // the armed deadline is the scope's
   bool shutdown_marked = false;         // cancelled by a shutdown round
+  sig_mode sig = sig_mode::none;        // current wait: do caught signals end it?
+  volatile bool sig_hit = false;        // a caught signal ends the current wait (signals.hpp)
+  const void* wait_sigmask = nullptr;   // sigset_t of the current wait, if it has one
   std::atomic<bool> finished{false};    // done() without the lock
   spinlock lk;                          // guards joiner, detached
   wait_reason reason = wait_reason::none;

@@ -16,8 +16,10 @@ namespace detail {
 namespace {
 
 // thread_wait_fd() is wait_fd for a plain thread: ppoll(2) up to the
-// earlier of the wait's deadline and a weft::timeout scope's.
-wake thread_wait_fd(int fd, io_event ev, ns_t deadline) {
+// earlier of the wait's deadline and a weft::timeout scope's. An EINTR ends
+// the wait if `sig` says the interrupted call would have failed.
+wake thread_wait_fd(int fd, io_event ev, ns_t deadline, sig_mode sig, const void* sigmask) {
+  std::uint32_t norestart = caught_norestart();
   wait_ctx* c = current_ctx();
   bool intr = std::uncaught_exceptions() == 0;
   ns_t dl = deadline;
@@ -33,21 +35,25 @@ wake thread_wait_fd(int fd, io_event ev, ns_t deadline) {
       tsp = &ts;
     }
     // A raw syscall: the runtime never goes through the poll hook (hooks/).
-    long n = syscall(SYS_ppoll, &p, 1, tsp, nullptr, 0);
+    long n = syscall(SYS_ppoll, &p, 1, tsp, sigmask, _NSIG / 8);
     if (n > 0) return (p.revents & POLLNVAL) ? wake::closed : wake::notified;
     if (n < 0 && errno != EINTR) return wake::closed;
+    if (n < 0 && (sig == sig_mode::always || (sig == sig_mode::restartable && caught_norestart() != norestart)))
+      return wake::interrupted;
   }
 }
 
 }  // namespace
 
-wake wait_fd(int fd, io_event ev, ns_t deadline) {
+wake wait_fd(int fd, io_event ev, ns_t deadline, sig_mode sig, const void* sigmask) {
   scheduler* s = scheduler::current();
-  if (!s) return thread_wait_fd(fd, ev, deadline);
+  if (!s) return thread_wait_fd(fd, ev, deadline, sig, sigmask);
   return s->io().wait_fd(fd, ev,
                          {.deadline = deadline,
                           .reason = ev == io_event::readable ? wait_reason::fd_read : wait_reason::fd_write,
-                          .arg = static_cast<std::uint64_t>(fd)});
+                          .arg = static_cast<std::uint64_t>(fd),
+                          .sig = sig,
+                          .sigmask = sigmask});
 }
 
 }  // namespace detail

@@ -15,9 +15,13 @@
 //                          retries its syscall and waits again on EAGAIN.
 //   forget(fd)             wake every waiter of fd with `closed` and drop
 //                          the backend's state, before the fd is closed.
-//   poll(timeout_ns)       block up to timeout (-1 forever, 0 = just look)
+//   poll(timeout_ns, mask) block up to timeout (-1 forever, 0 = just look)
 //                          and make the fibers whose fds became ready
 //                          runnable (scheduler::ready). Returns how many.
+//                          A non-null mask is the signal mask to wait with
+//                          (applied atomically, like epoll_pwait's); a
+//                          signal it lets through is delivered even when
+//                          the timeout is 0.
 //   interrupt()            make a blocked poll() return; any thread.
 //   name()                 the backend's name for dumps and config.
 //   after_fork()           in a fork()ed child: replace kernel objects
@@ -29,6 +33,8 @@
 #pragma once
 #include <weft/detail/wait.hpp>
 #include <weft/io.hpp>
+
+#include <signal.h>
 
 #include <memory>
 #include <string_view>
@@ -42,7 +48,7 @@ class poller {
   virtual ~poller() = default;
   virtual wake wait_fd(int fd, io_event ev, const wait_opts& o) = 0;
   virtual void forget(int fd) noexcept = 0;
-  virtual int poll(ns_t timeout_ns) = 0;
+  virtual int poll(ns_t timeout_ns, const sigset_t* mask = nullptr) = 0;
   virtual void interrupt() noexcept = 0;
   virtual std::string_view name() const noexcept = 0;
   virtual void after_fork() noexcept = 0;

@@ -157,8 +157,11 @@ class epoll_poller final : public poller {
     ++st.gen;
   }
 
-  int poll(ns_t timeout_ns) override {
-    int n = wait_events(timeout_ns);
+  int poll(ns_t timeout_ns, const sigset_t* mask) override {
+    // epoll with a zero timeout returns before it looks at signals: wait
+    // 1 ns instead, so a pending signal the mask lets through is delivered.
+    if (mask && timeout_ns == 0) timeout_ns = 1;
+    int n = wait_events(timeout_ns, mask);
     if (n < 0) {
       WEFT_ASSERT(errno == EINTR, "epoll wait failed: %s", std::strerror(errno));
       return 0;
@@ -186,7 +189,7 @@ class epoll_poller final : public poller {
 
   // wait_events() waits with nanosecond precision where the kernel allows,
   // else with epoll_wait's milliseconds, rounded up so timers never fire early.
-  int wait_events(ns_t timeout_ns) {
+  int wait_events(ns_t timeout_ns, const sigset_t* mask) {
     if (have_pwait2_) {
       timespec ts, *tsp = nullptr;
       if (timeout_ns >= 0) {
@@ -194,12 +197,12 @@ class epoll_poller final : public poller {
         ts.tv_nsec = timeout_ns % 1000000000;
         tsp = &ts;
       }
-      int n = static_cast<int>(syscall(SYS_epoll_pwait2, ep_, events_, max_events, tsp, nullptr, 0));
+      int n = static_cast<int>(syscall(SYS_epoll_pwait2, ep_, events_, max_events, tsp, mask, _NSIG / 8));
       if (n >= 0 || errno != ENOSYS) return n;
       have_pwait2_ = false;
     }
     int ms = timeout_ns < 0 ? -1 : static_cast<int>(std::min<ns_t>((timeout_ns + 999999) / 1000000, 1 << 30));
-    return static_cast<int>(syscall(SYS_epoll_wait, ep_, events_, max_events, ms));
+    return static_cast<int>(syscall(SYS_epoll_pwait, ep_, events_, max_events, ms, mask, _NSIG / 8));
   }
 
   fd_state& at(int fd) {

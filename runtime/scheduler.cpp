@@ -99,6 +99,7 @@ fiber_id scheduler::next_id() noexcept {
 // ---- fiber lifecycle -------------------------------------------------------
 
 void scheduler::place(fiber_ctl* f) {
+  if (running_ == &main_ && !signals_.root) signals_.root = f;  // run()'s root fiber
   scheduler* to = group_ && running_ != &main_ ? group_->pick(this) : this;
   if (to != this) {
     // Dekker with shutdown(): it reads incoming_ after the group began
@@ -174,6 +175,7 @@ void scheduler::complete(fiber_ctl* f) noexcept {
 void scheduler::finish(fiber_ctl* f) noexcept {
   WEFT_ASSERT(f->state == fiber_state::running, "fiber %llu ends while %s", (unsigned long long)f->id,
               state_name(f->state));
+  if (f == signals_.root) signals_.root = nullptr;
   complete(f);
   unlink(f);
   if (f->shutdown_marked ? --round_live_ == 0 : live_ == 0) wake_shutdown();
@@ -222,12 +224,14 @@ void scheduler::maintain(bool may_block) noexcept {
   ns_t now = now_ns();
   coarse_now_ = now;
   fire_timers(now);
+  if (signals_.hit) signals_.deliver(*this);
   if (remote_head_.load(std::memory_order_relaxed)) drain_remote();
   if (mail_pending_.load(std::memory_order_relaxed)) drain_mail();
   if (!may_block) {
     if (now - last_poll_ >= busy_poll_interval) {
       last_poll_ = now;
-      poller_->poll(0);
+      sigset_t buf;
+      poller_->poll(0, signals_.poll_mask(&buf));
     }
     return;
   }
@@ -240,7 +244,8 @@ void scheduler::maintain(bool may_block) noexcept {
     return;
   }
   if (timeout != 0) stacks_.trim(1024);
-  poller_->poll(timeout);
+  sigset_t buf;
+  poller_->poll(timeout, signals_.poll_mask(&buf));
   polling_.store(false, std::memory_order_relaxed);
   wake_sent_.store(false, std::memory_order_relaxed);
   last_poll_ = now_ns();

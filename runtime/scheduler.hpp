@@ -31,6 +31,7 @@
 #pragma once
 #include "fiber_ctl.hpp"
 #include "poller.hpp"
+#include "signals.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
 
@@ -156,6 +157,8 @@ class scheduler {
   void after_fork_child() noexcept;
 
   poller& io() noexcept { return *poller_; }
+  // signals() is the record of which parked calls caught signals end.
+  signal_state& signals() noexcept { return signals_; }
   // retire() leaves the registry (no forget request arrives afterwards) and
   // answers what is still in the mailbox. The scheduler's thread, after
   // shutdown(); the destructor calls it if nobody did.
@@ -204,6 +207,7 @@ class scheduler {
   timer_heap timers_;
   stack_pool stacks_;
   std::unique_ptr<poller> poller_;
+  signal_state signals_;
   fiber_ctl main_;
   fiber_ctl* all_head_ = nullptr;
   std::size_t live_ = 0;

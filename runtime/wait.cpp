@@ -51,6 +51,10 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
     return w.state.load(std::memory_order_relaxed);
   }
   f->cur_waiter = &w;
+  f->sig = o.sig;
+  f->sig_hit = false;
+  bool mask_waiter = o.sigmask && s->signals().add_mask_waiter(f);
+  f->wait_sigmask = o.sigmask;
   f->interruptible = intr;
   f->scope_armed = scope;
   f->reason = o.reason;
@@ -60,6 +64,9 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   if (lk) lk->unlock();
   s->park();
   s->disarm_timer(f);
+  if (mask_waiter) s->signals().remove_mask_waiter(f);
+  f->wait_sigmask = nullptr;
+  f->sig = sig_mode::none;
   f->cur_waiter = nullptr;
   f->reason = wait_reason::none;
   wake r = w.state.load(std::memory_order_acquire);

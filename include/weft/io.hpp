@@ -16,8 +16,11 @@ enum class io_event : unsigned char { readable, writable };
 
 namespace detail {
 // wait_fd() parks until fd is ready for ev or the deadline passes; returns
-// the reason. `closed` means weft::close_fd() closed it meanwhile.
-WEFT_API wake wait_fd(int fd, io_event ev, ns_t deadline);
+// the reason. `closed` means weft::close_fd() closed it meanwhile. `sig`
+// and `sigmask` (a sigset_t*) are for the hooks: whether a caught signal
+// ends the wait with `interrupted`, and the signal mask while parked.
+WEFT_API wake wait_fd(int fd, io_event ev, ns_t deadline, sig_mode sig = sig_mode::none,
+                      const void* sigmask = nullptr);
 }  // namespace detail
 
 // wait_io(fd, ev) waits without a deadline of its own. Throws

@@ -1,7 +1,8 @@
 /* tests/hooks/preload_prog.c — a plain blocking C program with no weft
  * include, run by test_hooks_preload both directly and under weft-run; the
  * two runs must print the same stdout. It talks to a server thread over
- * loopback TCP, uses a pipe, poll, nanosleep, SO_RCVTIMEO and F_GETFL.
+ * loopback TCP, uses a pipe, poll, select, epoll_wait, nanosleep,
+ * SO_RCVTIMEO, F_GETFL and a numeric getaddrinfo/getnameinfo.
  * stderr gets "real_nonblock=<0|1>": the kernel's O_NONBLOCK of a blocking
  * socket, which is 1 only when weft's hooks manage it from a fiber.
  * "prog exit N" ends with exit(N) inside main, "prog ret N" returns N. */
@@ -15,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -85,6 +89,35 @@ int main(int argc, char** argv) {
   printf("pipe: %.*s\n", (int)n, buf);
   struct pollfd pf = {p[0], POLLIN, 0};
   printf("poll: %d\n", poll(&pf, 1, 30));
+
+  int q[2];
+  if (pipe(q)) return 1;
+  fd_set rd;
+  FD_ZERO(&rd);
+  FD_SET(q[0], &rd);
+  struct timeval stv = {0, 30000};
+  int sr = select(q[0] + 1, &rd, NULL, NULL, &stv);
+  printf("select: %d set=%d\n", sr, FD_ISSET(q[0], &rd) != 0);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = q[0]};
+  epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ev);
+  struct epoll_event out[4];
+  printf("epoll_wait empty: %d\n", epoll_wait(ep, out, 4, 30));
+  if (write(q[1], "e", 1) != 1) return 1;
+  int en = epoll_wait(ep, out, 4, 1000);
+  printf("epoll_wait ready: %d fd_ok=%d\n", en, en == 1 && out[0].data.fd == q[0]);
+  close(ep);
+
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  int gr = getaddrinfo("127.0.0.1", "http", &hints, &ai);
+  char host[64] = "", serv[32] = "";
+  if (gr == 0)
+    getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
+  printf("getaddrinfo: %d %s %s\n", gr, host, serv);
+  if (ai) freeaddrinfo(ai);
 
   struct timespec ts = {0, 20000000};
   printf("nanosleep: %d\n", nanosleep(&ts, NULL));

@@ -233,6 +233,40 @@ TEST(FdState, FcloseWakesWaitersToo) {
   });
 }
 
+// close_range() and closefrom() close without close(): waiters still wake
+// with EBADF, and the reused number starts clean; CLOSE_RANGE_CLOEXEC
+// closes nothing and wakes nobody.
+TEST(FdState, CloseRangeAndClosefromWakeWaiters) {
+  for (bool use_closefrom : {false, true}) {
+    weft::run([use_closefrom] {
+      auto [c, s] = tcp_pair();
+      if (c > s) std::swap(c, s);  // s is the highest fd: closefrom(s) closes only it
+      res r;
+      auto f = weft::spawn([&, s = s] {
+        char b;
+        r.r = ::read(s, &b, 1);
+        r.err = errno;
+      });
+      weft::this_fiber::sleep_for(10ms);
+      ASSERT_EQ(::close_range(s, s, CLOSE_RANGE_CLOEXEC), 0);
+      weft::this_fiber::sleep_for(10ms);
+      EXPECT_FALSE(f.done()) << "CLOSE_RANGE_CLOEXEC closes nothing";
+      if (use_closefrom) ::closefrom(s);
+      else ASSERT_EQ(::close_range(s, ~0u, 0), 0);
+      f.join();
+      EXPECT_EQ(r.r, -1) << "closefrom " << use_closefrom;
+      EXPECT_EQ(r.err, EBADF) << "closefrom " << use_closefrom;
+      // The number comes back clean.
+      int sv[2];
+      ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+      int mine = sv[0] == s ? 0 : sv[1] == s ? 1 : -1;
+      ASSERT_GE(mine, 0) << "the number should have been reused";
+      EXPECT_EQ(read_after(sv[mine], sv[1 - mine]), 1) << "nothing of the old fd may stay registered";
+      for (int fd : {c, sv[0], sv[1]}) ::close(fd);
+    });
+  }
+}
+
 TEST(FdState, PlainThreadsStillBlockOnAFdAFiberMadeNonblocking) {
   int c = -1, s = -1;
   weft::run([&] { std::tie(c, s) = tcp_pair(); });

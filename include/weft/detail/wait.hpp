@@ -55,7 +55,14 @@ ns_t deadline_at(std::chrono::time_point<Clock, Dur> tp) noexcept {
 
 // Why a waiter woke. `timeout` is the wait's own deadline (a *_for call
 // returns false); `scope_timeout` is an enclosing weft::timeout (throws).
-enum class wake : std::uint8_t { none, notified, closed, timeout, scope_timeout, cancelled };
+// `interrupted`: a caught signal ended a hooked call's wait (EINTR).
+enum class wake : std::uint8_t { none, notified, closed, timeout, scope_timeout, cancelled, interrupted };
+
+// Whether a caught signal ends a wait (hooked calls only; see
+// runtime/signals.hpp): never, unless the handler lacks SA_RESTART
+// (read, write, accept, ...), or always (poll, sleep, sockets with
+// SO_RCVTIMEO/SO_SNDTIMEO, ...), as signal(7) lists them.
+enum class sig_mode : std::uint8_t { none, restartable, always };
 
 // What a parked fiber waits for; shown by weft::dump().
 enum class wait_reason : std::uint8_t {
@@ -153,6 +160,8 @@ struct wait_opts {
   bool interruptible = true;
   wait_reason reason = wait_reason::other;
   std::uint64_t arg = 0;
+  sig_mode sig = sig_mode::none;      // caught signals end the wait?
+  const void* sigmask = nullptr;      // sigset_t in force while parked (ppoll, pselect, epoll_pwait)
 };
 
 // block() parks the caller until w is claimed. Called with `lk` held and w

@@ -1,0 +1,80 @@
+// runtime/signals.cpp — see signals.hpp.
+#include "signals.hpp"
+
+#include "scheduler.hpp"
+
+#include <pthread.h>
+
+namespace weft::detail {
+namespace {
+
+__attribute__((tls_model("initial-exec"))) constinit thread_local std::uint32_t tl_norestart = 0;
+
+// ends() is whether a caught signal ends f's current wait, judged now.
+bool ends(const fiber_ctl* f, int sig, bool restart) noexcept {
+  if (f->state != fiber_state::parked || !f->cur_waiter) return false;
+  if (f->wait_sigmask) return !sigismember(static_cast<const sigset_t*>(f->wait_sigmask), sig);
+  return f->sig == sig_mode::always || (f->sig == sig_mode::restartable && !restart);
+}
+
+}  // namespace
+
+void signal_caught(int sig, bool restart) noexcept {
+  if (!restart) ++tl_norestart;
+  scheduler* s = tl_sched;
+  if (!s) return;
+  signal_state& st = s->signals();
+  fiber_ctl* target = nullptr;
+  for (fiber_ctl* f : st.mask_waiters)
+    if (f && ends(f, sig, restart)) {
+      target = f;
+      break;
+    }
+  if (!target && st.root && ends(st.root, sig, restart)) target = st.root;
+  if (!target) return;
+  target->sig_hit = true;
+  st.hit = 1;
+}
+
+std::uint32_t caught_norestart() noexcept { return tl_norestart; }
+
+bool signal_state::add_mask_waiter(fiber_ctl* f) noexcept {
+  for (auto& slot : mask_waiters)
+    if (!slot) {
+      slot = f;
+      return true;
+    }
+  return false;
+}
+
+void signal_state::remove_mask_waiter(fiber_ctl* f) noexcept {
+  for (auto& slot : mask_waiters)
+    if (slot == f) slot = nullptr;
+}
+
+bool signal_state::any_mask_waiter() const noexcept {
+  for (fiber_ctl* f : mask_waiters)
+    if (f) return true;
+  return false;
+}
+
+const sigset_t* signal_state::poll_mask(sigset_t* buf) const noexcept {
+  if (!any_mask_waiter()) return nullptr;
+  pthread_sigmask(SIG_BLOCK, nullptr, buf);
+  for (fiber_ctl* f : mask_waiters)
+    if (f) sigandset(buf, buf, static_cast<const sigset_t*>(f->wait_sigmask));
+  return buf;
+}
+
+void signal_state::deliver(scheduler& s) noexcept {
+  hit = 0;
+  auto fire = [&](fiber_ctl* f) {
+    if (!f || !f->sig_hit) return;
+    f->sig_hit = false;
+    if (f->state == fiber_state::parked && f->cur_waiter && claim(*f->cur_waiter, wake::interrupted)) s.ready(f);
+  };
+  for (fiber_ctl* f : mask_waiters) fire(f);
+  fire(root);
+}
+
+}  // namespace weft::detail
