@@ -9,11 +9,19 @@
 // number of fiber parks is printed to stderr when main returns or exit()
 // is called.
 //
-// The scheduler is owned here, not by weft::run's thread_local: a program
-// that calls exit() inside main runs libc's exit handlers (thread_local
-// destructors first) on the root fiber, and must not destroy the scheduler
-// it is still running on. At exit it is simply left to the kernel.
+// The carriers come from weft::detail::run_scope (worker 0 on this thread,
+// WEFT_WORKERS-1 more), which keeps its scheduler behind a raw pointer: a
+// program that calls exit() inside main runs libc's exit handlers on the
+// root fiber without destroying the scheduler it is still running on. At
+// exit the carriers are simply left to the kernel.
+//
+// With WEFT_THREADS=fibers (weft-run --threads=fibers) pthreads become
+// fibers (hooks/threads/): fibers get 256 KiB stacks by default (a thread
+// expects more than weft's 64 KiB; WEFT_STACK_SIZE still overrides), and
+// when main returns the root fiber calls exit() itself, as libc would, so
+// the other threads end with the process instead of being cancelled.
 #include "hook_core.hpp"
+#include "threads/common.hpp"
 
 #include <weft/errors.hpp>
 #include <weft/run.hpp>
@@ -52,28 +60,20 @@ void print_stats() {
   dprintf(2, "weft-hooks: parks=%lu\n", weft::hooks::parks());
 }
 
-// sched_scope binds a heap-owned scheduler to this thread (what
-// weft::detail::run_scope does, minus the thread_local ownership).
-struct sched_scope {
-  weft::detail::scheduler* s;
-  sched_scope() : s(new weft::detail::scheduler(weft::detail::resolve_config(weft::config{}))) { s->bind(); }
-  ~sched_scope() {
-    s->shutdown();
-    s->unbind();
-    delete s;
-  }
-  sched_scope(const sched_scope&) = delete;
-  sched_scope& operator=(const sched_scope&) = delete;
-};
-
 // fiber_main() is the main libc calls: run the real one as fiber "main".
 int fiber_main(int argc, char** argv, char** envp) {
   std::atexit(print_stats);  // for programs that call exit()
   int status;
   try {
-    sched_scope scope;
-    auto f = weft::spawn(weft::spawn_options{.name = "main", .stack_size = root_stack()},
-                         [&] { return g_main(argc, argv, envp); });
+    bool threads = weft::hooks::threads::fibers_mode();
+    weft::config cfg;
+    if (threads) cfg.stack_size = std::size_t(256) << 10;
+    weft::detail::run_scope scope(cfg);  // worker 0 here, plus WEFT_WORKERS-1 carriers
+    auto f = weft::spawn(weft::spawn_options{.name = "main", .stack_size = root_stack()}, [&] {
+      int r = g_main(argc, argv, envp);
+      if (threads) std::exit(r);  // other threads end with the process, as under libc
+      return r;
+    });
     status = f.join();
   } catch (const weft::usage_error& e) {
     std::fprintf(stderr, "weft-run: %s\n", e.what());

@@ -2,7 +2,10 @@
 // program with libweft_preload.so in LD_PRELOAD, so its blocking calls
 // become fiber yields and its main() runs as the root fiber.
 //
-//   weft-run [--workers N] [--] program [args...]
+//   weft-run [--workers N] [--threads=fibers|os] [--] program [args...]
+//
+// --threads=fibers (the default) sets WEFT_THREADS=fibers: the program's
+// pthreads become fibers (hooks/threads/); --threads=os keeps OS threads.
 //
 // The program replaces weft-run (execv), so its exit status is weft-run's.
 // Programs the hooks could not reach are refused with a one-line error
@@ -33,12 +36,17 @@
 namespace {
 
 const char usage[] =
-    "usage: weft-run [--workers N] [--] program [args...]\n"
+    "usage: weft-run [--workers N] [--threads=fibers|os] [--] program [args...]\n"
     "Runs a dynamically linked program with weft's libc hooks preloaded:\n"
     "its main() runs as a weft fiber and blocking socket, pipe, poll and\n"
     "sleep calls made on fibers park the fiber instead of the thread.\n"
     "\n"
     "  --workers N   carrier threads, 1..64 (WEFT_WORKERS; default 1)\n"
+    "  --threads=fibers|os\n"
+    "                fibers (default): pthread_create makes a fiber, and\n"
+    "                pthread mutexes, condvars, rwlocks, barriers, spin locks,\n"
+    "                semaphores, keys and joins park fibers, not carriers;\n"
+    "                os: the program's threads stay OS threads\n"
     "  --help        show this help\n"
     "  --version     show the version\n"
     "\n"
@@ -147,6 +155,7 @@ void check_binary(const std::string& path, int depth = 0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string threads = "fibers";
   int i = 1;
   for (; i < argc; ++i) {
     std::string a = argv[i];
@@ -170,6 +179,12 @@ int main(int argc, char** argv) {
       ::setenv("WEFT_WORKERS", v.c_str(), 1);
       continue;
     }
+    if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
+      std::string v = a.size() > 9 ? a.substr(10) : (i + 1 < argc ? argv[++i] : "");
+      if (v != "fibers" && v != "os") fail(2, "--threads needs 'fibers' or 'os' (see --help)");
+      threads = v;
+      continue;
+    }
     if (a.size() > 1 && a[0] == '-') fail(2, "unknown option '" + a + "' (see --help)");
     break;
   }
@@ -181,6 +196,8 @@ int main(int argc, char** argv) {
   const char* old = std::getenv("LD_PRELOAD");
   std::string preload = old && *old ? lib + ":" + old : lib;
   ::setenv("LD_PRELOAD", preload.c_str(), 1);
+  if (threads == "fibers") ::setenv("WEFT_THREADS", "fibers", 1);
+  else ::unsetenv("WEFT_THREADS");
   ::execv(prog.c_str(), argv + i);
   fail(errno == ENOENT ? 127 : 126, prog + ": " + std::strerror(errno));
 }

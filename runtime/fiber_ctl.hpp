@@ -74,6 +74,8 @@ struct fiber_ctl : wait_ctx {
   int saved_errno = 0;                  // errno while switched out
   void* saved_eh[2] = {nullptr, nullptr};  // __cxa_eh_globals while switched out
   std::exception_ptr error;             // what escaped the function
+  void* thread_rec = nullptr;           // hooks/threads: the pthread record of a fiber that
+                                        // pthread_create made (preload mode); owner thread only
   std::string name;
 
   fiber_ctl() : wait_ctx{true} {}

@@ -7,6 +7,7 @@
 // This binary is not linked with the hooks. Paths come from the
 // environment set by meson: WEFT_RUN, PRELOAD_PROG, STATIC_PROG, and
 // PYTHON3 / CURL for the tests meson registers only when those exist.
+#include "run_prog.hpp"
 #include "watchdog.hpp"
 
 #include <arpa/inet.h>
@@ -30,69 +31,9 @@
 
 namespace {
 
-struct outcome {
-  int status = -1;  // exit code, or 128 + signal
-  std::string out, err;
-};
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// run() executes argv with extra environment entries, captures stdout and
-// stderr, and kills it after 30 s (the test then fails).
-outcome run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {}) {
-  int po[2], pe[2];
-  EXPECT_EQ(::pipe(po), 0);
-  EXPECT_EQ(::pipe(pe), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(po[1], 1);
-    ::dup2(pe[1], 2);
-    ::close(po[0]);
-    ::close(pe[0]);
-    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  ::close(po[1]);
-  ::close(pe[1]);
-  outcome o;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-  int open = 2;
-  while (open > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      ADD_FAILURE() << argv[0] << " ran longer than 30 s";
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !fds[i].revents) continue;
-      char buf[4096];
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open;
-      } else {
-        (i == 0 ? o.out : o.err).append(buf, static_cast<std::size_t>(n));
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) ::close(f.fd);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return o;
-}
+using weft_test::env;
+using weft_test::outcome;
+using weft_test::run;
 
 // parks() is N from the "weft-hooks: parks=N" line, or -1.
 long parks(const std::string& err) {
@@ -117,7 +58,9 @@ const std::vector<std::string> stats = {"WEFT_HOOKS_STATS=1"};
 TEST(WeftRun, HelpAndVersion) {
   outcome h = run({env("WEFT_RUN"), "--help"});
   EXPECT_EQ(h.status, 0);
-  EXPECT_NE(h.out.find("usage: weft-run [--workers N] [--] program [args...]"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("usage: weft-run [--workers N] [--threads=fibers|os] [--] program [args...]"),
+            std::string::npos)
+      << h.out;
   outcome v = run({env("WEFT_RUN"), "--version"});
   EXPECT_EQ(v.status, 0);
   EXPECT_EQ(v.out.rfind("weft-run (weft) ", 0), 0u) << v.out;

@@ -127,6 +127,8 @@ class wait_queue {
 
  public:
   bool empty() const noexcept { return head_ == nullptr; }
+  // front() is the first waiter (walk on with waiter::next), or nullptr.
+  waiter* front() const noexcept { return head_; }
   // push() appends w.
   void push(waiter& w) noexcept {
     w.next = nullptr;

@@ -1,0 +1,78 @@
+// hooks/threads/common.hpp — what every pthread hook of preload mode shares:
+// whether threads become fibers, who is calling, the real libc functions,
+// and time conversions.
+//
+// Preload mode only (libweft_preload.so); libweft.so never interposes
+// pthread functions. With WEFT_THREADS=fibers (set by `weft-run
+// --threads=fibers`) the hooks below act; otherwise every hook calls the real
+// function. "On a fiber" means a fiber runs on this thread and is the one
+// executing (not the scheduler's idle work, which runs on a parking fiber's
+// stack with that fiber's state no longer `running`).
+#pragma once
+#include "scheduler.hpp"  // runtime/: tl_sched, fiber_ctl
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+
+#define WEFT_HOOK extern "C" __attribute__((visibility("default")))
+
+namespace weft::hooks::threads {
+
+using detail::ns_t;
+
+// fibers_mode() is true when pthreads become fibers (WEFT_THREADS=fibers);
+// read once, callable anywhere (also before main).
+bool fibers_mode() noexcept;
+
+// current_fiber() is the fiber executing on this thread, or nullptr when
+// the caller is a plain thread, run()'s own stack or scheduler idle work.
+inline detail::fiber_ctl* current_fiber() noexcept {
+  detail::scheduler* s = detail::tl_sched;
+  if (__builtin_expect(s == nullptr, 1)) return nullptr;
+  detail::fiber_ctl* f = s->running();
+  return (f->is_main_ctx || f->state != detail::fiber_state::running) ? nullptr : f;
+}
+
+// idle_path() is true in scheduler work that runs on a parking fiber's
+// stack (timers, remote wake-ups, polling): such code must never park, so a
+// contended lock spins there instead.
+inline bool idle_path() noexcept {
+  detail::scheduler* s = detail::tl_sched;
+  return s && s->running()->state != detail::fiber_state::running;
+}
+
+// owner_id() names the caller in a mutex's owner field: a fiber's negative
+// id (never a kernel tid), or the thread's tid. Callable anywhere.
+int owner_id() noexcept;
+
+// real_ptr(slot, name) finds the next definition of a libc function once
+// (the slot caches it); aborts with a message if libc lacks it.
+void* find_real(const char* name) noexcept;
+inline void* real_ptr(std::atomic<void*>& slot, const char* name) noexcept {
+  void* f = slot.load(std::memory_order_acquire);
+  if (__builtin_expect(f == nullptr, 0)) {
+    f = find_real(name);
+    slot.store(f, std::memory_order_release);
+  }
+  return f;
+}
+// WEFT_REAL(fn) is the real libc `fn` with fn's own type.
+#define WEFT_REAL(fn)                                                     \
+  ([]() noexcept {                                                        \
+    static constinit std::atomic<void*> slot{nullptr};                    \
+    return reinterpret_cast<decltype(&::fn)>(::weft::hooks::threads::real_ptr(slot, #fn)); \
+  }())
+
+// deadline_from(clock, abstime) converts an absolute time on `clock`
+// (CLOCK_REALTIME or CLOCK_MONOTONIC) to a monotonic deadline; -1 if the
+// timespec is invalid (EINVAL).
+ns_t deadline_from(clockid_t clock, const timespec* abstime) noexcept;
+
+// warn_once(flag, msg) prints "weft-run: msg" to stderr the first time.
+void warn_once(std::atomic<bool>& flag, const char* msg) noexcept;
+
+}  // namespace weft::hooks::threads
