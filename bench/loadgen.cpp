@@ -12,7 +12,9 @@
 //    "errors":..,"p50_us":..,"p99_us":..,"max_us":..}
 // Exit status 0 even with errors (the caller judges the JSON); 2 on bad flags.
 // --round-trips N stops after N counted round trips (for instruction and
-// syscall counts per round trip); --seconds is then an upper bound.
+// syscall counts per round trip): no message is sent after the N-th, so the
+// server echoes exactly N + the messages still in flight (at most --conns - 1);
+// --seconds is then an upper bound.
 // Usage: loadgen --port N [--conns 100] [--size 64] [--seconds 5] [--warmup 1]
 //                [--round-trips N]
 #include "net_common.hpp"
@@ -151,6 +153,7 @@ void pull(state& s, conn& c, std::int64_t t, bool counting) {
   if (counting) {
     ++s.round_trips;
     s.lat.add(t - c.start);
+    if (s.round_trips >= s.max_round_trips) return;  // exactly N: no new message
   }
   start(s, c, t);
 }
