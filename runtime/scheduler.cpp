@@ -2,6 +2,8 @@
 // See scheduler.hpp for the design notes.
 #include "scheduler.hpp"
 
+#include "overflow.hpp"
+
 #include <cxxabi.h>
 
 #include <pthread.h>
@@ -58,6 +60,7 @@ scheduler::~scheduler() {
 void scheduler::bind() {
   if (tl_sched) throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   tl_sched = this;
+  install_overflow_handler();  // overflow.hpp: guard-page faults get a report
 }
 
 void scheduler::unbind() noexcept { tl_sched = nullptr; }
