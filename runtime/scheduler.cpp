@@ -2,7 +2,7 @@
 // See scheduler.hpp for the design notes.
 #include "scheduler.hpp"
 
-#include "overflow.hpp"
+#include "diagnostics.hpp"
 
 #include <cxxabi.h>
 
@@ -34,7 +34,8 @@ void fork_child_handler() noexcept {
 }
 
 scheduler::scheduler(const resolved_config& c)
-    : stacks_(c.stack_size),
+    : cfg_(c),
+      stacks_(c.stack_size),
       errno_ptr_(&errno),
       eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())) {
   poller_ = make_poller(c.backend, *this);
@@ -60,10 +61,13 @@ scheduler::~scheduler() {
 void scheduler::bind() {
   if (tl_sched) throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   tl_sched = this;
-  install_overflow_handler();  // overflow.hpp: guard-page faults get a report
+  diagnostics_attach(*this);  // overflow report, dump signal, blocking monitor
 }
 
-void scheduler::unbind() noexcept { tl_sched = nullptr; }
+void scheduler::unbind() noexcept {
+  diagnostics_detach(*this);
+  tl_sched = nullptr;
+}
 
 fiber_id scheduler::next_id() noexcept {
   if (id_next_ == id_end_) {
@@ -165,6 +169,7 @@ fiber_ctl* scheduler::pick_slow() noexcept {
 // ---- idle work -------------------------------------------------------------
 
 void scheduler::maintain(bool may_block) noexcept {
+  maintains_.store(maintains_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ns_t now = now_ns();
   coarse_now_ = now;
   fire_timers(now);

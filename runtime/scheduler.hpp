@@ -48,6 +48,8 @@ struct resolved_config {
   std::size_t stack_size;
   unsigned workers;
   std::string backend;
+  unsigned monitor_ms;  // blocking monitor threshold, 0 = off
+  int dump_signal;      // signal that prints a dump, 0 = none
 };
 // resolve_config() applies defaults and the environment; throws usage_error.
 resolved_config resolve_config(const config& c);
@@ -131,6 +133,14 @@ class scheduler {
   void after_fork_child() noexcept;
 
   poller& io() noexcept { return *poller_; }
+  // settings() is the resolved configuration this scheduler was made with.
+  const resolved_config& settings() const noexcept { return cfg_; }
+  // progress() changes whenever the carrier picks a fiber; idle() is true
+  // while it blocks in the poller. Any thread (the blocking monitor).
+  std::uint64_t progress() const noexcept {
+    return std::uint64_t(maintains_.load(std::memory_order_relaxed)) << 8 | tick_.load(std::memory_order_relaxed);
+  }
+  bool idle() const noexcept { return polling_.load(std::memory_order_relaxed); }
   stack_pool& stacks() noexcept { return stacks_; }
   // coarse_now() is the time of the last clock read (for wait ages).
   ns_t coarse_now() const noexcept { return coarse_now_; }
@@ -165,6 +175,7 @@ class scheduler {
   };
 
   fiber_ctl* running_ = nullptr;
+  resolved_config cfg_;
   run_queue runq_;
   timer_heap timers_;
   stack_pool stacks_;
@@ -173,7 +184,10 @@ class scheduler {
   fiber_ctl* all_head_ = nullptr;
   std::size_t live_ = 0;
   waiter* all_done_ = nullptr;  // main context waiting in shutdown()
-  std::uint32_t tick_ = 0;
+  // Picks since the last maintain() and maintain() calls: relaxed atomics
+  // (plain loads/stores) so the blocking monitor may read them.
+  std::atomic<std::uint32_t> tick_{0};
+  std::atomic<std::uint32_t> maintains_{0};
   ns_t coarse_now_ = 0;
   ns_t last_poll_ = 0;
   fiber_id id_next_ = 0, id_end_ = 0;
@@ -192,8 +206,10 @@ class scheduler {
   // pick() returns the next fiber to run, doing idle work (and blocking in
   // the poller) while none is ready.
   fiber_ctl* pick() noexcept {
-    if (__builtin_expect(++tick_ >= maintain_every, 0)) {
-      tick_ = 0;
+    std::uint32_t t = tick_.load(std::memory_order_relaxed) + 1;
+    tick_.store(t, std::memory_order_relaxed);
+    if (__builtin_expect(t >= maintain_every, 0)) {
+      tick_.store(0, std::memory_order_relaxed);
       maintain(false);
     }
     if (fiber_ctl* f = runq_.pop()) return f;
