@@ -1,6 +1,7 @@
 // runtime/diagnostics.hpp — what a carrier sets up for debugging when its
-// scheduler binds: the stack-overflow report (overflow.hpp), the dump on
-// WEFT_DUMP_SIGNAL (dump_signal.hpp) and the blocking monitor (monitor.hpp).
+// scheduler binds: the stack-overflow report (overflow.hpp), the table
+// debuggers read (debug_table.hpp), the dump on WEFT_DUMP_SIGNAL
+// (dump_signal.hpp) and the blocking monitor (monitor.hpp).
 #pragma once
 
 namespace weft::detail {

@@ -141,6 +141,10 @@ class scheduler {
     return std::uint64_t(maintains_.load(std::memory_order_relaxed)) << 8 | tick_.load(std::memory_order_relaxed);
   }
   bool idle() const noexcept { return polling_.load(std::memory_order_relaxed); }
+  // Addresses of the live-fiber list head and of running_, published for
+  // debuggers reading the process from outside (debug_table.hpp).
+  fiber_ctl* const* all_head_slot() const noexcept { return &all_head_; }
+  fiber_ctl* const* running_slot() const noexcept { return &running_; }
   stack_pool& stacks() noexcept { return stacks_; }
   // coarse_now() is the time of the last clock read (for wait ages).
   ns_t coarse_now() const noexcept { return coarse_now_; }
