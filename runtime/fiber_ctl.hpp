@@ -17,6 +17,7 @@
 // allocation together with the fiber's task; the stack is separate, pooled.
 #pragma once
 #include "assert.hpp"
+#include "sanitizer.hpp"
 #include "wait_ctx.hpp"
 
 #include <weft/detail/wait.hpp>
@@ -71,6 +72,7 @@ struct fiber_ctl : wait_ctx {
   void* saved_eh[2] = {nullptr, nullptr};  // __cxa_eh_globals while switched out
   std::exception_ptr error;             // what escaped the function
   std::string name;
+  [[no_unique_address]] fiber_san san;  // ASan/TSan switch state; empty normally
 
   fiber_ctl() : wait_ctx{true} {}
 };

@@ -45,6 +45,7 @@ scheduler::scheduler(const resolved_config& c)
   main_.state = fiber_state::running;
   main_.refs.store(1, std::memory_order_relaxed);
   running_ = &main_;
+  san_init_fiber(main_.san, nullptr, 0, true);  // bounds learnt at the first switch
   coarse_now_ = last_poll_ = now_ns();
   static std::once_flag atfork_once;
   std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &fork_child_handler); });
@@ -83,6 +84,7 @@ void scheduler::start(fiber_ctl* f) {
   boost::context::stack_context sc = stacks_.allocate(f->stack_request);
   f->stack = sc;
   f->fctx = ctxd::make_fcontext(sc.sp, sc.size, &fiber_entry);
+  san_init_fiber(f->san, static_cast<char*>(sc.sp) - sc.size, sc.size, false);
   f->sched = this;
   link(f);
   runq_.push(f);
@@ -128,11 +130,13 @@ void scheduler::finish(fiber_ctl* f) noexcept {
     if (wait_ctx* m = claim(*all_done_, wake::notified)) wake_up(m);
   }
   dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
+  san_ending(f->san);
   release_ref(f);          // the running reference; the block may be freed here
 
   fiber_ctl* next = pick();
   running_ = next;
   set_state(next, fiber_state::running);
+  san_before_switch(nullptr, next->san);
   ctxd::jump_fcontext(next->fctx, nullptr);
   __builtin_unreachable();
 }

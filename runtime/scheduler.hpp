@@ -234,7 +234,7 @@ class scheduler {
     running_ = next;
     if (__builtin_expect(next->state > fiber_state::ready, 0)) bad_transition(next, fiber_state::running);
     next->state = fiber_state::running;
-    // (sanitizer fiber-switch annotations go here; see docs/design.md)
+    san_before_switch(&self->san, next->san);  // sanitizer.hpp; nothing in normal builds
     boost::context::detail::transfer_t t = boost::context::detail::jump_fcontext(next->fctx, self);
     after_switch(t.fctx, t.data);
   }
@@ -244,6 +244,7 @@ class scheduler {
   // the ontop function's result on to a fresh context), and restores this
   // fiber's errno and exception state.
   __attribute__((always_inline)) void after_switch(void* from_fctx, void* from) noexcept {
+    san_after_switch(running_->san, from ? &static_cast<fiber_ctl*>(from)->san : nullptr);
     if (__builtin_expect(from != nullptr, 1)) static_cast<fiber_ctl*>(from)->fctx = from_fctx;
     else if (dead_stack_.sp) free_dead_stack();
     load_tls(running_);
