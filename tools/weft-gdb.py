@@ -183,7 +183,7 @@ class WeftFibers(gdb.Command):
         for tid, running, fibers in table.schedulers():
             gdb.write("carrier thread %d: %d fiber(s)\n" % (tid, len(fibers)))
             for f in fibers:
-                gdb.write("  fiber %s%s\n" % (_describe(table.fiber(f)), " (on the CPU)" if f == running else ""))
+                gdb.write("  fiber %s%s\n" % (_describe(table.fiber(f)), " (the carrier runs on this stack)" if f == running else ""))
                 n += 1
         if n == 0:
             gdb.write("weft: no live fibers\n")

@@ -33,7 +33,7 @@ def check_fibers_and_bts(out, what):
     expect(out, r'fiber \d+ "event-waiter" parked, event', what)
     expect(out, r'fiber \d+ "pipe-reader" parked, read fd \d+', what)
     expect(out, r'fiber \d+ "sleeper" parked, sleep', what)
-    expect(out, r'fiber \d+ "main" running.*\(on the CPU\)', what)
+    expect(out, r"fiber \d+ \"main\" running.*\(the carrier runs on this stack\)", what)
     bt_read = out.split("BT-READER")[1].split("BT-EVENT")[0]
     bt_event = out.split("BT-EVENT")[1].split("BT-END")[0]
     expect(bt_read, r"#\d+ .*sample_park_on_read", what + " weft bt pipe-reader")
