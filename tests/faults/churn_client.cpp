@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < conns; ++i)
         fs.push_back(weft::spawn([&] {
           connecting.acquire();
-          int fd = weft_faults::connect_lo(port);
+          int fd = weft_faults::connect_tcp(port);
           connecting.release();
           char b = 0;
           if (fd < 0 || ::write(fd, "x", 1) != 1 || ::read(fd, &b, 1) != 1 || b != 'x') {

@@ -38,7 +38,7 @@ TEST(FaultsChurn, FdsAndRssStableOverRounds) {
   // weft::run: fds a fiber creates are non-blocking for real (the hooks
   // emulate blocking), and a child would inherit them that way.
   int port = 0;
-  int l = listen_lo(&port);
+  int l = listen_tcp(&port, 4096);
   ASSERT_GE(l, 0);
   int to_child[2], from_child[2];
   ASSERT_EQ(::pipe2(to_child, O_CLOEXEC), 0);

@@ -27,7 +27,7 @@ TEST(Faults, PeerResetMidReadUnderLoad) {
   weft::run([] {
     constexpr int n = 200;
     std::vector<std::pair<int, int>> pairs;
-    for (int i = 0; i < n; ++i) pairs.push_back(pair_lo());
+    for (int i = 0; i < n; ++i) pairs.push_back(tcp_pair());
     std::atomic<int> resets{0};
     std::vector<weft::fiber<>> readers;
     for (auto [c, s] : pairs)
@@ -45,15 +45,14 @@ TEST(Faults, PeerResetMidReadUnderLoad) {
 }
 
 // 100 fibers blocked in write on full buffers; the peers reset: each write
-// fails with ECONNRESET or EPIPE (SIGPIPE ignored here), none hangs.
+// fails with ECONNRESET or EPIPE (hooks_test.hpp ignores SIGPIPE), none hangs.
 TEST(Faults, PeerResetMidWriteUnderLoad) {
-  signal(SIGPIPE, SIG_IGN);
   weft::run([] {
     constexpr int n = 100;
     std::vector<std::pair<int, int>> pairs;
     for (int i = 0; i < n; ++i) {
-      pairs.push_back(pair_lo());
-      shrink(pairs.back().second, pairs.back().first);
+      pairs.push_back(tcp_pair());
+      fill(pairs.back().second, pairs.back().first);  // small buffers, already full
     }
     std::atomic<int> failed{0};
     std::vector<weft::fiber<>> writers;
@@ -74,14 +73,13 @@ TEST(Faults, PeerResetMidWriteUnderLoad) {
     EXPECT_EQ(failed.load(), n);
     for (auto [c, s] : pairs) ::close(s);
   });
-  signal(SIGPIPE, SIG_DFL);
 }
 
 // After the peer's shutdown(SHUT_WR) a blocked reader sees EOF, and the
 // connection still carries data the other way.
 TEST(Faults, HalfCloseGivesEofAndKeepsTheOtherDirection) {
   weft::run([] {
-    auto [c, s] = pair_lo();
+    auto [c, s] = tcp_pair();
     auto server = weft::spawn([s = s] {
       char b[8];
       EXPECT_EQ(::read(s, b, sizeof b), 0);  // EOF
@@ -105,7 +103,7 @@ TEST(Faults, SigpipeIsLibcs) {
   sa.sa_handler = count_sigpipe;
   sigaction(SIGPIPE, &sa, &old);
   weft::run([] {
-    auto [c, s] = pair_lo();
+    auto [c, s] = tcp_pair();
     reset_close(c);
     weft::this_fiber::sleep_for(5ms);
     char b[4];
@@ -126,11 +124,11 @@ TEST(Faults, SigpipeIsLibcs) {
 // on that fd with EBADF.
 TEST(Faults, CloseWhileWaitingFromAnotherFiber) {
   weft::run([] {
-    auto [c, s] = pair_lo();
-    auto [c2, s2] = pair_lo();
-    shrink(s2, c2);
+    auto [c, s] = tcp_pair();
+    auto [c2, s2] = tcp_pair();
+    fill(s2, c2);
     int port = 0;
-    int l = listen_lo(&port);
+    int l = listen_tcp(&port, 4096);
     std::atomic<int> ebadf{0};
     auto expect_ebadf = [&](ssize_t r) {
       if (r < 0 && errno == EBADF) ebadf.fetch_add(1);
@@ -170,7 +168,7 @@ TEST(Faults, CloseWhileWaitingFromAnotherFiber) {
 // woken); gtest lists it as disabled in every run. Enable it with that work.
 TEST(Faults, DISABLED_CloseWhileWaitingFromAnotherThread) {
   weft::run([] {
-    auto [c, s] = pair_lo();
+    auto [c, s] = tcp_pair();
     std::atomic<bool> done{false};
     auto reader = weft::spawn([&, s = s] {
       char b[8];
@@ -199,8 +197,8 @@ TEST(Faults, EmfileAtAcceptThenKeepsServing) {
   getrlimit(RLIMIT_NOFILE, &old);
   weft::run([&] {
     int port = 0;
-    int l = listen_lo(&port);
-    int c1 = connect_lo(port);
+    int l = listen_tcp(&port, 4096);
+    int c1 = connect_tcp(port);
     ASSERT_GE(c1, 0);
     // Fill the table: everything up to the (lowered) limit is in use.
     rlimit low = old;

@@ -105,7 +105,7 @@ TEST(FaultsWaits, TimeoutsAndCancelsLandInEveryWait) {
     w.pipe_rd = p[0];
     std::tie(rd, wr) = full_pipe();
     w.full_wr = wr;
-    w.listener = listen_lo(&w.port);
+    w.listener = listen_tcp(&w.port);
 
     // Background load: channel ping-pong and yields.
     std::atomic<bool> stop{false};
