@@ -55,6 +55,9 @@ inline void san_init_fiber([[maybe_unused]] fiber_san& s, [[maybe_unused]] const
 #ifdef WEFT_ASAN
   s.bottom = bottom;
   s.size = size;
+  // A pooled stack keeps the shadow of the fiber that ended on it (its
+  // outermost frames never returned, so their redzones stay poisoned).
+  if (bottom) __asan_unpoison_memory_region(bottom, size);
 #endif
 #ifdef WEFT_TSAN
   s.tsan = is_main ? __tsan_get_current_fiber() : __tsan_create_fiber(0);
