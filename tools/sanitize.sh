@@ -38,6 +38,14 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-WEFT_BUILD_DIR=$build WEFT_MESON_OPTIONS=$opts bash "$root/tools/build.sh" || exit 1
+# thread: build only the library and those tests (about half the build).
+targets=()
+rebuild=()
+if [[ $mode == thread ]]; then
+  targets=("${tests[@]}")
+  rebuild=(--no-rebuild)
+fi
+WEFT_BUILD_DIR=$build WEFT_MESON_OPTIONS=$opts bash "$root/tools/build.sh" "${targets[@]}" || exit 1
 rm -f "$build/meson-logs/testlog.json"
-meson test -C "$build" --print-errorlogs --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-3}" "${tests[@]}" "$@"
+meson test -C "$build" "${rebuild[@]}" --print-errorlogs --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-3}" \
+  "${tests[@]}" "$@"
