@@ -34,10 +34,10 @@ void fork_child_handler() noexcept {
 }
 
 scheduler::scheduler(const resolved_config& c)
-    : cfg_(c),
-      stacks_(c.stack_size),
+    : stacks_(c.stack_size),
       errno_ptr_(&errno),
-      eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())) {
+      eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())),
+      cfg_(c) {
   poller_ = make_poller(c.backend, *this);
   main_.sched = this;
   main_.is_main_ctx = true;

@@ -179,7 +179,6 @@ class scheduler {
   };
 
   fiber_ctl* running_ = nullptr;
-  resolved_config cfg_;
   run_queue runq_;
   timer_heap timers_;
   stack_pool stacks_;
@@ -197,6 +196,7 @@ class scheduler {
   fiber_id id_next_ = 0, id_end_ = 0;
   int* errno_ptr_;
   void** eh_ptr_;  // this thread's __cxa_eh_globals
+  resolved_config cfg_;  // cold: read at bind and by the monitor's handler
 
   // Cross-thread state.
   alignas(64) std::atomic<fiber_ctl*> remote_head_{nullptr};
