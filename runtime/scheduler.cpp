@@ -2,6 +2,7 @@
 // See scheduler.hpp for the design notes.
 #include "scheduler.hpp"
 
+#include "diagnostics.hpp"
 #include "sched_registry.hpp"
 #include "workers.hpp"
 
@@ -53,7 +54,8 @@ void forget_request::wait() noexcept {
 scheduler::scheduler(const resolved_config& c)
     : stacks_(c.stack_size),
       errno_ptr_(&errno),
-      eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())) {
+      eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())),
+      cfg_(c) {
   poller_ = make_poller(c.backend, *this);
   main_.sched = this;
   main_.is_main_ctx = true;
@@ -61,6 +63,7 @@ scheduler::scheduler(const resolved_config& c)
   main_.state = fiber_state::running;
   main_.refs.store(1, std::memory_order_relaxed);
   running_ = &main_;
+  san_init_fiber(main_.san, nullptr, 0, true);  // bounds learnt at the first switch
   coarse_now_ = last_poll_ = now_ns();
   slot_ = register_scheduler(this);
   [[maybe_unused]] static const int atfork = pthread_atfork(nullptr, nullptr, &fork_child_handler);
@@ -85,9 +88,13 @@ void scheduler::bind() {
   if (tl_sched) throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   tl_sched = this;
   thread_ = pthread_self();
+  diagnostics_attach(*this);  // overflow report, dump signal, blocking monitor
 }
 
-void scheduler::unbind() noexcept { tl_sched = nullptr; }
+void scheduler::unbind() noexcept {
+  diagnostics_detach(*this);
+  tl_sched = nullptr;
+}
 
 fiber_id scheduler::next_id() noexcept {
   if (id_next_ == id_end_) {
@@ -120,6 +127,7 @@ void scheduler::start(fiber_ctl* f) {
   boost::context::stack_context sc = stacks_.allocate(f->stack_request);
   f->stack = sc;
   f->fctx = ctxd::make_fcontext(sc.sp, sc.size, &fiber_entry);
+  san_init_fiber(f->san, static_cast<char*>(sc.sp) - sc.size, sc.size, false);
   f->sched = this;
   link(f);
   runq_.push(f);
@@ -182,11 +190,13 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   unlink(f);
   if (f->shutdown_marked ? --round_live_ == 0 : live_ == 0) wake_shutdown();
   dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
+  san_ending(f->san);
   release_ref(f);          // the running reference; the block may be freed here
 
   fiber_ctl* next = pick();
   running_ = next;
   set_state(next, fiber_state::running);
+  san_before_switch(nullptr, next->san);
   ctxd::jump_fcontext(next->fctx, nullptr);
   __builtin_unreachable();
 }
@@ -223,6 +233,7 @@ fiber_ctl* scheduler::pick_slow() noexcept {
 // ---- idle work -------------------------------------------------------------
 
 void scheduler::maintain(bool may_block) noexcept {
+  maintains_.store(maintains_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ns_t now = now_ns();
   coarse_now_ = now;
   fire_timers(now);

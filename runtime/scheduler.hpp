@@ -50,6 +50,8 @@ struct resolved_config {
   std::size_t stack_size;
   unsigned workers;
   std::string backend;
+  unsigned monitor_ms;  // blocking monitor threshold, 0 = off
+  int dump_signal;      // signal that prints a dump, 0 = none
 };
 // resolve_config() applies defaults and the environment; throws usage_error.
 resolved_config resolve_config(const config& c);
@@ -171,6 +173,18 @@ class scheduler {
   // nullptr with one worker. set_group(): once, before fibers run.
   worker_group* group() const noexcept { return group_; }
   void set_group(worker_group* g) noexcept { group_ = g; }
+  // settings() is the resolved configuration this scheduler was made with.
+  const resolved_config& settings() const noexcept { return cfg_; }
+  // progress() changes whenever the carrier picks a fiber; idle() is true
+  // while it blocks in the poller. Any thread (the blocking monitor).
+  std::uint64_t progress() const noexcept {
+    return std::uint64_t(maintains_.load(std::memory_order_relaxed)) << 8 | tick_.load(std::memory_order_relaxed);
+  }
+  bool idle() const noexcept { return polling_.load(std::memory_order_relaxed); }
+  // Addresses of the live-fiber list head and of running_, published for
+  // debuggers reading the process from outside (debug_table.hpp).
+  fiber_ctl* const* all_head_slot() const noexcept { return &all_head_; }
+  fiber_ctl* const* running_slot() const noexcept { return &running_; }
   stack_pool& stacks() noexcept { return stacks_; }
   // coarse_now() is the time of the last clock read (for wait ages).
   ns_t coarse_now() const noexcept { return coarse_now_; }
@@ -214,12 +228,16 @@ class scheduler {
   fiber_ctl* all_head_ = nullptr;
   std::size_t live_ = 0;
   waiter* all_done_ = nullptr;  // main context waiting in shutdown()
-  std::uint32_t tick_ = 0;
+  // Picks since the last maintain() and maintain() calls: relaxed atomics
+  // (plain loads/stores) so the blocking monitor may read them.
+  std::atomic<std::uint32_t> tick_{0};
+  std::atomic<std::uint32_t> maintains_{0};
   ns_t coarse_now_ = 0;
   ns_t last_poll_ = 0;
   fiber_id id_next_ = 0, id_end_ = 0;
   int* errno_ptr_;
   void** eh_ptr_;  // this thread's __cxa_eh_globals
+  resolved_config cfg_;  // cold: read at bind and by the monitor's handler
 
   // Cross-thread state.
   alignas(64) std::atomic<fiber_ctl*> remote_head_{nullptr};
@@ -240,8 +258,10 @@ class scheduler {
   // pick() returns the next fiber to run, doing idle work (and blocking in
   // the poller) while none is ready.
   fiber_ctl* pick() noexcept {
-    if (__builtin_expect(++tick_ >= maintain_every, 0)) {
-      tick_ = 0;
+    std::uint32_t t = tick_.load(std::memory_order_relaxed) + 1;
+    tick_.store(t, std::memory_order_relaxed);
+    if (__builtin_expect(t >= maintain_every, 0)) {
+      tick_.store(0, std::memory_order_relaxed);
       maintain(false);
     }
     if (fiber_ctl* f = runq_.pop()) return f;
@@ -270,7 +290,7 @@ class scheduler {
     running_ = next;
     if (__builtin_expect(next->state > fiber_state::ready, 0)) bad_transition(next, fiber_state::running);
     next->state = fiber_state::running;
-    // (sanitizer fiber-switch annotations go here; see docs/design.md)
+    san_before_switch(&self->san, next->san);  // sanitizer.hpp; nothing in normal builds
     boost::context::detail::transfer_t t = boost::context::detail::jump_fcontext(next->fctx, self);
     after_switch(t.fctx, t.data);
   }
@@ -280,6 +300,7 @@ class scheduler {
   // the ontop function's result on to a fresh context), and restores this
   // fiber's errno and exception state.
   __attribute__((always_inline)) void after_switch(void* from_fctx, void* from) noexcept {
+    san_after_switch(running_->san, from ? &static_cast<fiber_ctl*>(from)->san : nullptr);
     if (__builtin_expect(from != nullptr, 1)) static_cast<fiber_ctl*>(from)->fctx = from_fctx;
     else if (dead_stack_.sp) free_dead_stack();
     load_tls(running_);
