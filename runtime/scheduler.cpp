@@ -35,22 +35,6 @@ void fork_child_handler() noexcept {
   if (scheduler* s = tl_sched) s->after_fork_child();
 }
 
-void forget_request::done_one() noexcept {
-  wait_ctx* who = locked(lk, [&]() -> wait_ctx* {
-    return pending.fetch_sub(1, std::memory_order_relaxed) == 1 ? claim(w, wake::notified) : nullptr;
-  });
-  if (who) wake_up(who);
-}
-
-void forget_request::wait() noexcept {
-  lk.lock();
-  if (pending.fetch_sub(1, std::memory_order_relaxed) == 1) {
-    lk.unlock();
-    return;
-  }
-  block(w, lk, {.interruptible = false, .reason = wait_reason::other, .arg = static_cast<std::uint64_t>(fd)});
-}
-
 scheduler::scheduler(const resolved_config& c)
     : stacks_(c.stack_size),
       errno_ptr_(&errno),
@@ -324,9 +308,9 @@ void scheduler::post_cancel(fiber_ctl* f) noexcept {
   post_mail();
 }
 
-void scheduler::post_forget(forget_request* r) noexcept {
+void scheduler::post_forget(int fd, std::uint32_t inc) noexcept {
   remote_inflight_.fetch_add(1, std::memory_order_acquire);
-  locked(mail_lk_, [&] { forgets_.push_back(r); });
+  locked(mail_lk_, [&] { forgets_.emplace_back(fd, inc); });
   post_mail();
 }
 
@@ -340,16 +324,13 @@ void scheduler::post_mail() noexcept {
 
 void scheduler::drain_mail() noexcept {
   std::vector<fiber_ctl*> cancels;
-  std::vector<forget_request*> forgets;
+  std::vector<std::pair<int, std::uint32_t>> forgets;
   locked(mail_lk_, [&] {
     cancels.swap(cancels_);
     forgets.swap(forgets_);
     mail_pending_.store(false, std::memory_order_relaxed);
   });
-  for (forget_request* r : forgets) {
-    poller_->forget(r->fd);
-    r->done_one();
-  }
+  for (auto [fd, inc] : forgets) poller_->forget_incarnation(fd, inc);
   for (fiber_ctl* f : cancels) {
     if (f->state != fiber_state::done) deliver_cancel(f);
     release_ref(f);

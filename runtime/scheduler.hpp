@@ -59,20 +59,6 @@ resolved_config resolve_config(const config& c);
 class scheduler;
 class worker_group;
 
-// A request to forget an fd, posted by forget_fd() to every other carrier
-// that watches it; lives on the poster's stack until all have answered.
-struct forget_request {
-  int fd;
-  std::atomic<int> pending{1};  // carriers still to answer, +1 for the poster
-  spinlock lk;
-  waiter w;                     // the poster
-  explicit forget_request(int f) noexcept : fd(f) {}
-  // done_one(): one carrier has forgotten fd. Any thread.
-  void done_one() noexcept;
-  // wait(): drop the poster's count, then wait for the carriers. Poster only.
-  void wait() noexcept;
-};
-
 // The calling thread's scheduler (initial-exec TLS: one instruction to read).
 extern __attribute__((tls_model("initial-exec"))) thread_local scheduler* tl_sched;
 
@@ -113,9 +99,10 @@ class scheduler {
   // post_cancel() asks this scheduler to deliver f's cancel; any thread,
   // called with f->lk held and f not done.
   void post_cancel(fiber_ctl* f) noexcept;
-  // post_forget() asks this scheduler to forget r->fd and answer r; called
-  // by forget_fd() on another thread, under the registry lock.
-  void post_forget(forget_request* r) noexcept;
+  // post_forget() asks this scheduler to forget fd if its registration is
+  // of incarnation `inc` (sched_registry.hpp); called by forget_fd() on
+  // another thread, under the registry lock.
+  void post_forget(int fd, std::uint32_t inc) noexcept;
   // deliver_cancel() claims f's wait with `cancelled` if it is parked in an
   // interruptible wait. Scheduler thread.
   void deliver_cancel(fiber_ctl* f) noexcept;
@@ -248,7 +235,7 @@ class scheduler {
   std::atomic<bool> mail_pending_{false};
   spinlock mail_lk_;                  // guards cancels_ and forgets_
   std::vector<fiber_ctl*> cancels_;
-  std::vector<forget_request*> forgets_;
+  std::vector<std::pair<int, std::uint32_t>> forgets_;  // fd, incarnation
   int slot_ = -1;
   pthread_t thread_{};  // set by bind()
   worker_group* group_ = nullptr;

@@ -162,18 +162,16 @@ TEST(Faults, CloseWhileWaitingFromAnotherFiber) {
 }
 
 // close() from a plain thread (no scheduler) while a fiber waits in read:
-// the fiber must not hang; its read fails (EBADF) or returns EOF.
-// DISABLED until cross-scheduler close lands (docs/hooks.md, "Cross-thread
-// close": today the kernel drops the fd from epoll and the fiber is never
-// woken); gtest lists it as disabled in every run. Enable it with that work.
-TEST(Faults, DISABLED_CloseWhileWaitingFromAnotherThread) {
+// the fiber wakes with EBADF (runtime/sched_registry.hpp).
+TEST(Faults, CloseWhileWaitingFromAnotherThread) {
   weft::run([] {
     auto [c, s] = tcp_pair();
     std::atomic<bool> done{false};
     auto reader = weft::spawn([&, s = s] {
       char b[8];
       ssize_t r = ::read(s, b, sizeof b);
-      EXPECT_LE(r, 0);
+      EXPECT_EQ(r, -1);
+      EXPECT_EQ(errno, EBADF);
       done = true;
     });
     settle();
