@@ -116,7 +116,8 @@ http_servers+=(http_go)
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 srv_pid=""
-# start_server NAME PORT [PREFIX...]: starts it pinned to CPU 0, waits until it listens.
+# start_server NAME PORT [PREFIX...]: starts it (behind PREFIX, e.g. taskset), waits
+# until it prints its "listening" line or its port accepts a connection.
 start_server() {
   local name=$1 port=$2; shift 2
   # shellcheck disable=SC2086
@@ -124,6 +125,7 @@ start_server() {
   srv_pid=$!
   for _ in $(seq 300); do
     grep -q listening "$out/server.log" 2>/dev/null && return 0
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     kill -0 "$srv_pid" 2>/dev/null || break
     sleep 0.05
   done
