@@ -12,25 +12,57 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <unordered_map>
 
 namespace weft::hooks::dns {
 namespace {
 
-// read_lines() calls fn(words) for each line of path, comments removed.
-template <class F>
-void read_lines(const char* path, F&& fn) {
+using words = std::vector<std::string>;
+
+// A configuration file as last parsed on this thread, with the stat()
+// identity it had then: a lookup re-reads a file only when it changed.
+struct parsed_file {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  timespec mtime{};
+  std::vector<words> lines;
+};
+
+// parse() reads path into lines of words, comments removed.
+std::vector<words> parse(const char* path) {
+  std::vector<words> lines;
   FILE* f = std::fopen(path, "re");
-  if (!f) return;
+  if (!f) return lines;
   char buf[4096];
   while (std::fgets(buf, sizeof buf, f)) {
     char* hash = std::strpbrk(buf, "#;");
     if (hash) *hash = '\0';
     std::istringstream in(buf);
-    std::vector<std::string> w;
+    words w;
     for (std::string s; in >> s;) w.push_back(s);
-    if (!w.empty()) fn(w);
+    if (!w.empty()) lines.push_back(std::move(w));
   }
   std::fclose(f);
+  return lines;
+}
+
+// read_lines() calls fn(words) for each line of path, comments removed;
+// the parse is cached per thread and per path until stat() shows a change.
+template <class F>
+void read_lines(const char* path, F&& fn) {
+  thread_local std::unordered_map<std::string, parsed_file> cache;
+  struct stat st {};
+  if (::stat(path, &st) != 0) {
+    cache.erase(path);
+    return;
+  }
+  parsed_file& p = cache[path];
+  if (p.dev != st.st_dev || p.ino != st.st_ino || p.size != st.st_size || p.mtime.tv_sec != st.st_mtim.tv_sec ||
+      p.mtime.tv_nsec != st.st_mtim.tv_nsec) {
+    p = parsed_file{st.st_dev, st.st_ino, st.st_size, st.st_mtim, parse(path)};
+  }
+  for (const words& w : p.lines) fn(w);
 }
 
 // server_entry() turns one nameserver value into c-ares' "host:port" form;

@@ -46,6 +46,12 @@ struct channel {
   query* driver_q = nullptr;     // the driver's own query
   std::string key;               // resolv_conf_key() it was made from
   int outstanding = 0;           // requests whose callback has not run
+  // Requests in flight at once. c-ares 1.18 sends them all from one UDP
+  // socket per server, whose receive buffer (net.core.rmem_max, 208 KiB by
+  // default) drops answers beyond a few hundred arriving together; later
+  // lookups wait here for a slot (and count as in progress meanwhile).
+  static constexpr int max_in_flight = 64;
+  weft::semaphore slots{max_in_flight};
   bool driving = false;          // a fiber is the driver
   std::vector<query*> waiting;   // fibers waiting for their query (hand-off)
 
@@ -104,6 +110,11 @@ std::unique_ptr<channel> make_channel(const std::string& key) {
   o.ndomains = 0;
   o.lookups = lookups;
   o.socket_receive_buffer_size = 1 << 20;  // a burst of answers must not be dropped
+  // No ARES_FLAG_STAYOPEN: c-ares then opens a UDP socket per burst of
+  // lookups and closes it when idle. Kept open, one socket takes every
+  // answer of a burst, and its receive buffer (capped by net.core.rmem_max)
+  // drops them when hundreds arrive at once; c-ares 1.18 has no
+  // ARES_OPT_UDP_MAX_QUERIES to spread them.
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
              ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_RCVBUF;
   if (ares_init_options(&c->ch, &o, mask) != ARES_SUCCESS) {
@@ -230,6 +241,15 @@ int ares_to_eai(int st) {
   }
 }
 
+// request_ended() frees a request's slot; from c-ares callbacks. Not while
+// the channel is being destroyed (tl_chan.c is already empty then).
+void request_ended() noexcept {
+  if (auto& c = tl_chan.c) {
+    --c->outstanding;
+    c->slots.release();
+  }
+}
+
 void on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
   auto* qp = static_cast<query_ptr*>(arg);
   query& q = **qp;
@@ -237,7 +257,7 @@ void on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
   q.ai = res;
   q.done = true;
   q.ev.set();
-  if (auto& c = tl_chan.c) --c->outstanding;
+  request_ended();
   delete qp;
 }
 
@@ -248,7 +268,7 @@ void on_host(void* arg, int status, int, hostent* h) {
   if (status == ARES_SUCCESS && h && h->h_name) q.name = h->h_name;
   q.done = true;
   q.ev.set();
-  if (auto& c = tl_chan.c) --c->outstanding;
+  request_ended();
   delete qp;
 }
 
@@ -260,6 +280,13 @@ template <class F>
 int attempt(channel& c, detail::scheduler* s, query_ptr& q, F&& submit) {
   int attempts = load_resolv_conf().attempts;
   for (int i = 0;; ++i) {
+    try {
+      c.slots.acquire();
+    } catch (const weft::cancelled&) {
+      return ECANCELED;
+    } catch (const weft::timed_out&) {
+      return ETIMEDOUT;
+    }
     q = std::make_shared<query>();
     ++c.outstanding;
     submit(new query_ptr(q));

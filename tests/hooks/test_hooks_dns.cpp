@@ -43,13 +43,21 @@ int free_udp_port() {
   return ntohs(a.sin_port);
 }
 
-// udp_port_taken() is true when someone has bound 127.0.0.1:port (UDP).
-bool udp_port_taken(int port) {
+// dns_answers() is true when a DNS server answers on 127.0.0.1:port (UDP)
+// within 50 ms. It only sends a query: probing by binding the port would
+// race the server's own bind.
+bool dns_answers(int port) {
+  static const unsigned char query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,  // id, RD, 1 question
+                                        4, 'n', 'a', 'm', 'e', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  timeval tv{0, 50000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in a = loopback(port);
-  bool taken = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == EADDRINUSE;
+  char buf[512];
+  bool ok = ::sendto(fd, query, sizeof query, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == sizeof query &&
+            ::recv(fd, buf, sizeof buf, 0) >= 12 && buf[0] == 0x12 && buf[1] == 0x34;
   ::close(fd);
-  return taken;
+  return ok;
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -78,8 +86,7 @@ class dnsmasq_env : public ::testing::Environment {
     ASSERT_EQ(::access(bin, X_OK), 0) << "dnsmasq missing: apt-get install dnsmasq-base";
     // dnsmasq binds UDP and TCP on the port; another process may take either
     // side between our check and its bind, and then dnsmasq exits: it is up
-    // only if the port is taken and our dnsmasq still runs a moment later.
-    // Otherwise retry on a new port.
+    // once it answers a query. Otherwise retry on a new port.
     auto alive = [] { return dnsmasq_pid > 0 && ::waitpid(dnsmasq_pid, nullptr, WNOHANG) == 0; };
     bool up = false;
     for (int attempt = 0; attempt < 5 && !up; ++attempt) {
@@ -101,9 +108,8 @@ class dnsmasq_env : public ::testing::Environment {
       ASSERT_EQ(::posix_spawn(&dnsmasq_pid, bin, nullptr, nullptr, argv.data(), environ), 0);
       for (int i = 0; i < 500; ++i) {
         if (!alive()) break;  // it gave up
-        if (udp_port_taken(dns_port)) {
-          ::usleep(50000);
-          up = alive();
+        if (dns_answers(dns_port)) {
+          up = true;
           break;
         }
         ::usleep(10000);
@@ -502,14 +508,20 @@ TEST(HooksDns, ThousandConcurrentLookupsTakeAboutOneRoundTrip) {
   unsigned long parks0 = weft::hooks::parks();
   auto t0 = clock_type::now();
   long ms = on_fiber([&] {
+    // All fibers start together (one event), so they all enter getaddrinfo
+    // before the first answer can be handled: the lookups must overlap.
+    weft::event go;
     std::vector<weft::fiber<void>> fs;
     for (int i = 0; i < n; ++i)
       fs.push_back(weft::spawn([&, i] {
+        go.wait();
         std::string name = "host" + std::to_string(i) + ".name.test";
         max_in_flight = std::max(max_in_flight, ++in_flight);
         got[i] = gai({name.c_str(), "80", true, 0, AF_INET, SOCK_STREAM, 0});
         --in_flight;
       }));
+    weft::this_fiber::yield();  // every fiber now waits for `go`
+    go.set();
     for (auto& f : fs) f.join();
     return ms_since(t0);
   });
