@@ -97,7 +97,7 @@ void start_dump_listener(int sig) {
     sa.sa_handler = &on_dump_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, nullptr);
+    runtime_sigaction(sig, &sa, nullptr);
   });
   weft::spawn(spawn_options{.name = "weft-dump-signal"}, &listen).detach();
 }

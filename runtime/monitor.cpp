@@ -105,7 +105,7 @@ void install_report_handler() {
   sa.sa_sigaction = &on_report;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  sigaction(report_signal(), &sa, nullptr);
+  runtime_sigaction(report_signal(), &sa, nullptr);
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ void chain(int sig, siginfo_t* si, void* uctx) noexcept {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
-  sigaction(sig, &dfl, nullptr);
+  runtime_sigaction(sig, &dfl, nullptr);
   if (si->si_code <= 0) ::raise(sig);
 }
 
@@ -102,8 +102,8 @@ void install_process_handler() {
   sa.sa_sigaction = &on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGSEGV, &sa, &g_prev_segv);
-  sigaction(SIGBUS, &sa, &g_prev_bus);
+  runtime_sigaction(SIGSEGV, &sa, &g_prev_segv);
+  runtime_sigaction(SIGBUS, &sa, &g_prev_bus);
 }
 
 }  // namespace

@@ -44,6 +44,15 @@ void signal_caught(int sig, bool restart) noexcept {
 
 std::uint32_t caught_norestart() noexcept { return tl_norestart; }
 
+int runtime_sigaction(int sig, const struct sigaction* act, struct sigaction* old) noexcept {
+  using fn = int (*)(int, const struct sigaction*, struct sigaction*);
+  static const fn real = [] {
+    void* p = dlsym(RTLD_NEXT, "sigaction");
+    return reinterpret_cast<fn>(p ? p : dlsym(RTLD_DEFAULT, "sigaction"));
+  }();
+  return real(sig, act, old);
+}
+
 int kill_fiber(fiber_ctl* f, int sig) noexcept {
   using kill_fn = int (*)(pthread_t, int);
   static const kill_fn real_kill = [] {

@@ -47,6 +47,11 @@ void signal_caught(int sig, bool restart) noexcept;
 // error number.
 int kill_fiber(fiber_ctl* f, int sig) noexcept;
 
+// runtime_sigaction() is libc's sigaction, past the hooks' trampoline: for
+// the runtime's own handlers (overflow report, dump signal, blocking
+// monitor), which must never end a program's call with EINTR. Any thread.
+int runtime_sigaction(int sig, const struct sigaction* act, struct sigaction* old) noexcept;
+
 // caught_norestart() counts, on the calling thread, caught signals whose
 // handler lacked SA_RESTART. Any thread.
 std::uint32_t caught_norestart() noexcept;
