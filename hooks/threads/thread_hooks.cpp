@@ -39,7 +39,7 @@ struct thread_exit {
 };
 
 std::atomic<long> g_live{0};  // thread fibers not yet ended
-std::atomic<bool> g_warn_cancel{false}, g_warn_kill{false}, g_warn_join{false};
+std::atomic<bool> g_warn_cancel{false}, g_warn_kill{false};
 
 constexpr std::size_t min_stack = 16 * 1024, max_stack = 8 * 1024 * 1024;
 
@@ -172,9 +172,16 @@ WEFT_HOOK int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*f
 WEFT_HOOK int pthread_join(pthread_t t, void** result) {
   thread_rec* r = fibers_mode() ? rec_of(t) : nullptr;
   if (!r) {
-    if (fibers_mode() && current_fiber())
-      warn_once(g_warn_join, "a fiber joins an OS thread (made before main or off a fiber); its carrier blocks meanwhile");
-    return WEFT_REAL(pthread_join)(t, result);
+    if (!fibers_mode() || !current_fiber()) return WEFT_REAL(pthread_join)(t, result);
+    // A fiber joining an OS thread: glibc's join would block the carrier on
+    // the thread's tid futex, so try it with a 1-10 ms backoff instead.
+    wd::ns_t backoff = 1000000;
+    for (;;) {
+      int e = WEFT_REAL(pthread_tryjoin_np)(t, result);
+      if (e != EBUSY) return e;
+      (void)weft::hooks::park_until(wd::now_ns() + backoff);
+      if (backoff < 10000000) backoff *= 2;
+    }
   }
   return join(r, result, wd::no_deadline, false);
 }

@@ -62,6 +62,9 @@ void same_three_ways(const std::vector<std::string>& argv) {
 TEST(Threads, ProducerConsumer1000Threads) { same_three_ways({prog("prodcons")}); }
 TEST(Threads, LifecycleKeysDetachedOnceExitJoinMutexKinds) { same_three_ways({prog("lifecycle")}); }
 TEST(Threads, WorkerPoolBarrierRwlockSemaphores) { same_three_ways({prog("pool")}); }
+// OS threads started before main and fiber threads share a mutex, condvars,
+// a semaphore and a rwlock through the one parking table.
+TEST(Threads, OsThreadsAndFibersShareSyncObjects) { same_three_ways({prog("mixed")}); }
 // pthread_exit in main: the other threads finish, then the process exits 0.
 TEST(Threads, PthreadExitInMain) { same_three_ways({prog("exit_main")}); }
 // waitpid/wait/sigwait/sigtimedwait park the fiber: a ticker thread keeps
