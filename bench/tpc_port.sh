@@ -35,7 +35,7 @@ one() {
   pid=$!
   port=
   for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$err")
+    port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$err")
     [ -n "$port" ] && break
     sleep 0.05
   done
