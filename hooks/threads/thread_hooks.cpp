@@ -11,8 +11,9 @@
 // (constructors before main, plain threads) threads stay OS threads.
 // pthread_exit unwinds the fiber with a private exception (a C++ catch(...)
 // that does not rethrow swallows it; docs/porting.md). pthread_exit on the
-// main fiber waits for every thread fiber, then exits with status 0, as
-// glibc's process does when its last thread ends.
+// main fiber waits for every other thread, then exits with status 0, as
+// glibc's process does when its last thread ends (both --threads modes). A
+// fiber joining an OS thread polls pthread_tryjoin_np with a backoff.
 #include "parking.hpp"
 #include "thread_rec.hpp"
 #include "hook_core.hpp"  // park_until
