@@ -34,10 +34,13 @@ namespace {
 void forget_waiters(int fd) noexcept { weft::detail::forget_fd(fd); }
 
 // created_pair() records two fds made by socketpair/pipe/pipe2.
-void created_pair(const int* fd, bool socket, bool user_nb, bool real_nb) noexcept {
-  fds.created(fd[0], socket, user_nb, real_nb);
-  fds.created(fd[1], socket, user_nb, real_nb);
+void created_pair(const int* fd, bool socket, bool stream, bool user_nb, bool real_nb) noexcept {
+  fds.created(fd[0], socket, stream, user_nb, real_nb);
+  fds.created(fd[1], socket, stream, user_nb, real_nb);
 }
+
+// stream_type() is whether a socket type (with its flags) is SOCK_STREAM.
+bool stream_type(int type) noexcept { return (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM; }
 
 // do_fcntl() is fcntl/fcntl64 with `next` the real one: F_GETFL shows the
 // user's O_NONBLOCK, F_SETFL keeps the real fd non-blocking under a fiber's
@@ -85,28 +88,28 @@ int dup_onto(int from, int to, F&& dup) {
 WEFT_HOOK int socket(int domain, int type, int proto) noexcept {
   bool fiber = hk::fiber_sched() != nullptr;
   int fd = real::fns().socket(domain, type | (fiber ? SOCK_NONBLOCK : 0), proto);
-  if (fd >= 0) fds.created(fd, true, type & SOCK_NONBLOCK, fiber && !(type & SOCK_NONBLOCK));
+  if (fd >= 0) fds.created(fd, true, stream_type(type), type & SOCK_NONBLOCK, fiber && !(type & SOCK_NONBLOCK));
   return fd;
 }
 
 WEFT_HOOK int socketpair(int domain, int type, int proto, int sv[2]) noexcept {
   bool fiber = hk::fiber_sched() != nullptr;
   int r = real::fns().socketpair(domain, type | (fiber ? SOCK_NONBLOCK : 0), proto, sv);
-  if (r == 0) created_pair(sv, true, type & SOCK_NONBLOCK, fiber && !(type & SOCK_NONBLOCK));
+  if (r == 0) created_pair(sv, true, stream_type(type), type & SOCK_NONBLOCK, fiber && !(type & SOCK_NONBLOCK));
   return r;
 }
 
 WEFT_HOOK int pipe2(int fd[2], int flags) noexcept {
   bool fiber = hk::fiber_sched() != nullptr;
   int r = real::fns().pipe2(fd, flags | (fiber ? O_NONBLOCK : 0));
-  if (r == 0) created_pair(fd, false, flags & O_NONBLOCK, fiber && !(flags & O_NONBLOCK));
+  if (r == 0) created_pair(fd, false, true, flags & O_NONBLOCK, fiber && !(flags & O_NONBLOCK));
   return r;
 }
 
 WEFT_HOOK int pipe(int fd[2]) noexcept {
   if (!hk::fiber_sched()) {
     int r = real::fns().pipe(fd);
-    if (r == 0) created_pair(fd, false, false, false);
+    if (r == 0) created_pair(fd, false, true, false, false);
     return r;
   }
   return pipe2(fd, 0);

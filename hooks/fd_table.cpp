@@ -35,13 +35,13 @@ fd_entry* fd_table::at(int fd) noexcept {
   return peek(fd);
 }
 
-void fd_table::created(int fd, bool socket, bool user_nb, bool real_nb) noexcept {
+void fd_table::created(int fd, bool socket, bool stream, bool user_nb, bool real_nb) noexcept {
   fd_entry* e = at(fd);
   if (!e) return;
   e->timeo_ns[0].store(0, std::memory_order_relaxed);
   e->timeo_ns[1].store(0, std::memory_order_relaxed);
-  e->bits.store(fd_known | fd_managed | (socket ? fd_socket : 0) | (user_nb ? fd_user_nb : 0) |
-                    (real_nb ? fd_real_nb : 0),
+  e->bits.store(fd_known | fd_managed | (socket ? fd_socket : 0) | (stream ? fd_stream : 0) |
+                    (user_nb ? fd_user_nb : 0) | (real_nb ? fd_real_nb : 0),
                 std::memory_order_relaxed);
 }
 
@@ -85,7 +85,11 @@ bool learn(int fd, fd_entry& e) noexcept {
     int fl = real::fns().fcntl(fd, F_GETFL);
     if (fl < 0) return false;
     b |= fd_managed | ((fl & O_NONBLOCK) ? fd_user_nb : 0);
+    if (S_ISFIFO(st.st_mode)) b |= fd_stream;
     if (S_ISSOCK(st.st_mode)) {
+      int type = 0;
+      socklen_t len = sizeof type;
+      if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM) b |= fd_stream;
       b |= fd_socket;
       e.timeo_ns[0].store(timeo(fd, SO_RCVTIMEO), std::memory_order_relaxed);
       e.timeo_ns[1].store(timeo(fd, SO_SNDTIMEO), std::memory_order_relaxed);

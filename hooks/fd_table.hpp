@@ -25,6 +25,7 @@ inline constexpr std::uint32_t fd_managed = 2;  // a socket or pipe/FIFO
 inline constexpr std::uint32_t fd_user_nb = 4;  // the user asked for O_NONBLOCK
 inline constexpr std::uint32_t fd_real_nb = 8;  // the hooks set O_NONBLOCK on the real fd
 inline constexpr std::uint32_t fd_socket = 16;  // a socket (has SO_RCVTIMEO/SO_SNDTIMEO)
+inline constexpr std::uint32_t fd_stream = 32;  // a byte stream (pipe, FIFO, SOCK_STREAM): a short read drained it
 
 struct fd_entry {
   std::atomic<std::uint32_t> bits{0};
@@ -61,9 +62,10 @@ class fd_table {
   // at() is fd's entry, made if needed; nullptr if fd is out of range or
   // memory is short. Any thread.
   fd_entry* at(int fd) noexcept;
-  // created() records an fd a hook just created: managed, the user's
-  // O_NONBLOCK, whether the real fd is non-blocking, no timeouts.
-  void created(int fd, bool socket, bool user_nb, bool real_nb) noexcept;
+  // created() records an fd a hook just created: managed, a socket or not,
+  // a byte stream or not, the user's O_NONBLOCK, whether the real fd is
+  // non-blocking, no timeouts.
+  void created(int fd, bool socket, bool stream, bool user_nb, bool real_nb) noexcept;
   // forget() drops what is known about fd (it is being closed).
   void forget(int fd) noexcept;
   // copy() gives `to` the state of `from` (dup, dup2, dup3, F_DUPFD).

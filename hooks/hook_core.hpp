@@ -68,9 +68,16 @@ unsigned long parks() noexcept;
 //   want > 0 asks for a full transfer (blocking write, MSG_WAITALL): the
 //     call continues until `want` bytes moved, and returns the partial count
 //     if it fails or times out after some progress.
+//   ask > 0 is the byte count of a plain read (read, readv, recv without
+//     MSG_PEEK...). On a byte stream (pipe, FIFO, SOCK_STREAM) a read that
+//     returns less than asked emptied the receive queue: the poller marks
+//     the fd drained, and the next read parks first, until an input edge,
+//     instead of making a syscall that would fail with EAGAIN. The edge is
+//     certain: every arrival after the short read raises one.
 // Callable anywhere; parks only on a fiber.
 template <class F>
-ssize_t hooked_io(int fd, io_event ev, F&& attempt, std::size_t want = 0, int again_errno = EAGAIN) {
+ssize_t hooked_io(int fd, io_event ev, F&& attempt, std::size_t want = 0, int again_errno = EAGAIN,
+                  std::size_t ask = 0) {
   detail::scheduler* s = fiber_sched();
   fd_entry* e;
   if (__builtin_expect(s == nullptr, 1)) {
@@ -84,10 +91,20 @@ ssize_t hooked_io(int fd, io_event ev, F&& attempt, std::size_t want = 0, int ag
   ns_t deadline = detail::no_deadline;
   bool have_deadline = false;
   std::size_t done = 0;
+  bool stream_read = s && ask && e->has(fd_stream);
+  bool try_first = !stream_read || !s->io().drained(fd);
   for (;;) {
-    ssize_t r = attempt(done);
+    ssize_t r;
+    if (__builtin_expect(try_first, 1)) {
+      r = attempt(done);
+    } else {
+      r = -1;  // drained: park before the first try
+      errno = again_errno;
+      try_first = true;
+    }
     if (r >= 0) {
       if (want == 0) {
+        if (stream_read && r > 0 && static_cast<std::size_t>(r) < ask) s->io().note_drained(fd);
         errno = saved;
         return r;
       }

@@ -70,15 +70,22 @@ ssize_t connect_done(int fd) noexcept {
 }
 
 ssize_t do_read(int fd, void* buf, size_t n) {
-  return hooked_io(fd, io_event::readable, [&](std::size_t) { return real::fns().read(fd, buf, n); });
+  return hooked_io(fd, io_event::readable, [&](std::size_t) { return real::fns().read(fd, buf, n); }, 0, EAGAIN, n);
+}
+
+// plain_ask() is hooked_io's `ask` for a receive with these flags: a peek
+// or a MSG_WAITALL fill says nothing about the queue being empty.
+std::size_t plain_ask(std::size_t n, int flags, bool fill) noexcept {
+  return (flags & (MSG_PEEK | MSG_OOB)) || fill ? 0 : n;
 }
 
 ssize_t do_recv(int fd, void* buf, size_t n, int flags) {
   if (flags & MSG_DONTWAIT) return real::fns().recv(fd, buf, n, flags);
+  bool fill = waitall(fd, flags);
   return hooked_io(
       fd, io_event::readable,
       [&](std::size_t done) { return real::fns().recv(fd, static_cast<char*>(buf) + done, n - done, flags); },
-      waitall(fd, flags) ? n : 0);
+      fill ? n : 0, EAGAIN, plain_ask(n, flags, fill));
 }
 
 ssize_t do_recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen_t* alen) {
@@ -110,7 +117,12 @@ WEFT_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   int extra = fiber ? SOCK_NONBLOCK : 0;
   int r = static_cast<int>(hooked_io(fd, io_event::readable,
                                      [&](std::size_t) { return real::fns().accept4(fd, addr, len, flags | extra); }));
-  if (r >= 0) fds.created(r, true, flags & SOCK_NONBLOCK, fiber && !(flags & SOCK_NONBLOCK));
+  if (r >= 0) {
+    // The listener's entry is known here (accept4 went through prepare() on a fiber, or was learned).
+    const weft::hooks::fd_entry* l = fds.peek(fd);
+    bool stream = l && l->has(weft::hooks::fd_stream);
+    fds.created(r, true, stream, flags & SOCK_NONBLOCK, fiber && !(flags & SOCK_NONBLOCK));
+  }
   return r;
 }
 
@@ -136,7 +148,8 @@ WEFT_HOOK ssize_t write(int fd, const void* buf, size_t n) {
 }
 
 WEFT_HOOK ssize_t readv(int fd, const iovec* iov, int n) {
-  return hooked_io(fd, io_event::readable, [&](std::size_t) { return real::fns().readv(fd, iov, n); });
+  return hooked_io(fd, io_event::readable, [&](std::size_t) { return real::fns().readv(fd, iov, n); }, 0, EAGAIN,
+                   n > 0 ? total(iov, static_cast<std::size_t>(n)) : 0);
 }
 
 WEFT_HOOK ssize_t writev(int fd, const iovec* iov, int n) {

@@ -24,6 +24,14 @@
 //                          the timeout is 0.
 //   interrupt()            make a blocked poll() return; any thread.
 //   name()                 the backend's name for dumps and config.
+//   drained(fd)            the last read of fd (a byte stream) came back
+//                          short, so its receive queue was empty: a read
+//                          now would fail with EAGAIN unless an edge came
+//                          since. note_drained() records it; drained() is
+//                          true until an input edge or a readable wake-up.
+//                          The hooks then park before trying the read,
+//                          saving the EAGAIN syscall (edge backends only;
+//                          others keep the defaults: never drained).
 //   after_fork()           in a fork()ed child: replace kernel objects
 //                          shared with the parent (epoll set, eventfd) with
 //                          fresh ones, keeping every fd's waiters.
@@ -52,6 +60,11 @@ class poller {
   virtual void interrupt() noexcept = 0;
   virtual std::string_view name() const noexcept = 0;
   virtual void after_fork() noexcept = 0;
+  virtual bool drained(int fd) noexcept {
+    (void)fd;
+    return false;
+  }
+  virtual void note_drained(int fd) noexcept { (void)fd; }
 };
 
 // make_poller() builds the backend named `name` ("" = the build's default)

@@ -42,6 +42,7 @@ int sys_epoll_ctl(int ep, int op, int fd, epoll_event* e) { return static_cast<i
 struct fd_state {
   std::uint32_t gen = 0;
   bool registered = false;
+  bool drained = false;  // a short read emptied it; no input edge since
   bool ready[2] = {false, false};
   wait_queue q[2];
 };
@@ -132,6 +133,7 @@ class epoll_poller final : public poller {
     int d = ev == io_event::readable ? 0 : 1;
     if (st.ready[d]) {
       st.ready[d] = false;
+      if (d == 0) st.drained = false;
       return wake::notified;
     }
     waiter w;
@@ -141,9 +143,21 @@ class epoll_poller final : public poller {
     return r;
   }
 
+  // drained() / note_drained(): see poller.hpp. Only a registered fd can
+  // count on the edge that clears the mark.
+  bool drained(int fd) noexcept override {
+    fd_state* st = find(fd);
+    return st && st->drained;
+  }
+  void note_drained(int fd) noexcept override {
+    fd_state* st = find(fd);
+    if (st && st->registered) st->drained = true;
+  }
+
   void forget(int fd) noexcept override {
-    if (fd < 0 || (fd >> chunk_bits) >= static_cast<int>(chunks_.size()) || !chunks_[fd >> chunk_bits]) return;
-    fd_state& st = at(fd);
+    fd_state* found = find(fd);
+    if (!found) return;
+    fd_state& st = *found;
     for (wait_queue& q : st.q) {
       wait_ctx* who;
       while (claim_first(q, wake::closed, &who)) wake_up(who);
@@ -153,6 +167,7 @@ class epoll_poller final : public poller {
       clear_watch(fd, s_.slot());
     }
     st.registered = false;
+    st.drained = false;
     st.ready[0] = st.ready[1] = false;
     ++st.gen;
   }
@@ -205,6 +220,13 @@ class epoll_poller final : public poller {
     return static_cast<int>(syscall(SYS_epoll_pwait, ep_, events_, max_events, ms, mask, _NSIG / 8));
   }
 
+  // find() is fd's state, or nullptr if none was ever made.
+  fd_state* find(int fd) noexcept {
+    if (fd < 0 || (fd >> chunk_bits) >= static_cast<int>(chunks_.size()) || !chunks_[fd >> chunk_bits]) return nullptr;
+    return &chunks_[fd >> chunk_bits][fd & (chunk_size - 1)];
+  }
+
+  // at() is fd's state, made if needed.
   fd_state& at(int fd) {
     std::size_t c = static_cast<std::size_t>(fd) >> chunk_bits;
     if (c >= chunks_.size()) chunks_.resize(c + 1);
@@ -225,6 +247,7 @@ class epoll_poller final : public poller {
     const std::uint32_t bits[2] = {EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR, EPOLLOUT | EPOLLHUP | EPOLLERR};
     for (int d = 0; d < 2; ++d) {
       if (!(e.events & bits[d])) continue;
+      if (d == 0) st.drained = false;
       if (st.q[d].empty()) {
         st.ready[d] = true;
         continue;

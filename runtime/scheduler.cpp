@@ -84,6 +84,7 @@ void scheduler::retire() noexcept {
 void scheduler::bind() {
   if (tl_sched) throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   tl_sched = this;
+  thread_ = pthread_self();
 }
 
 void scheduler::unbind() noexcept { tl_sched = nullptr; }
@@ -176,6 +177,7 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   WEFT_ASSERT(f->state == fiber_state::running, "fiber %llu ends while %s", (unsigned long long)f->id,
               state_name(f->state));
   if (f == signals_.root) signals_.root = nullptr;
+  if (signals_.directed.load(std::memory_order_relaxed) == f) signals_.directed.store(nullptr);
   complete(f);
   unlink(f);
   if (f->shutdown_marked ? --round_live_ == 0 : live_ == 0) wake_shutdown();

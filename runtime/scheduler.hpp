@@ -163,6 +163,8 @@ class scheduler {
   // answers what is still in the mailbox. The scheduler's thread, after
   // shutdown(); the destructor calls it if nobody did.
   void retire() noexcept;
+  // thread() is the carrier thread this scheduler is bound to.
+  pthread_t thread() const noexcept { return thread_; }
   // slot() is this scheduler's index in the registry (sched_registry.hpp).
   int slot() const noexcept { return slot_; }
   // group()/set_group(): the worker group this carrier belongs to, or
@@ -230,6 +232,7 @@ class scheduler {
   std::vector<fiber_ctl*> cancels_;
   std::vector<forget_request*> forgets_;
   int slot_ = -1;
+  pthread_t thread_{};  // set by bind()
   worker_group* group_ = nullptr;
   bool stopping_ = false;      // shutdown() began
   std::size_t round_live_ = 0;  // fibers of the current shutdown round still alive

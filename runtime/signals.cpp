@@ -3,6 +3,7 @@
 
 #include "scheduler.hpp"
 
+#include <dlfcn.h>
 #include <pthread.h>
 
 namespace weft::detail {
@@ -25,8 +26,13 @@ void signal_caught(int sig, bool restart) noexcept {
   if (!s) return;
   signal_state& st = s->signals();
   fiber_ctl* target = nullptr;
+  if (fiber_ctl* d = st.directed.load(std::memory_order_acquire); d && st.directed_sig.load() == sig) {
+    st.directed.store(nullptr, std::memory_order_relaxed);  // the signal kill_fiber() sent
+    if (!ends(d, sig, restart)) return;
+    target = d;
+  }
   for (fiber_ctl* f : st.mask_waiters)
-    if (f && ends(f, sig, restart)) {
+    if (!target && f && ends(f, sig, restart)) {
       target = f;
       break;
     }
@@ -37,6 +43,20 @@ void signal_caught(int sig, bool restart) noexcept {
 }
 
 std::uint32_t caught_norestart() noexcept { return tl_norestart; }
+
+int kill_fiber(fiber_ctl* f, int sig) noexcept {
+  using kill_fn = int (*)(pthread_t, int);
+  static const kill_fn real_kill = [] {
+    void* p = dlsym(RTLD_NEXT, "pthread_kill");
+    return reinterpret_cast<kill_fn>(p ? p : dlsym(RTLD_DEFAULT, "pthread_kill"));
+  }();
+  scheduler* s = f->sched;
+  if (sig == 0) return real_kill(s->thread(), 0);
+  signal_state& st = s->signals();
+  st.directed_sig.store(sig, std::memory_order_relaxed);
+  st.directed.store(f, std::memory_order_release);
+  return real_kill(s->thread(), sig);
+}
 
 bool signal_state::add_mask_waiter(fiber_ctl* f) noexcept {
   for (auto& slot : mask_waiters)

@@ -26,6 +26,7 @@
 #pragma once
 #include <signal.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace weft::detail {
@@ -37,6 +38,14 @@ struct fiber_ctl;
 // `restart` is the handler's SA_RESTART. Signal handlers only (the hooks'
 // trampoline); async-signal-safe.
 void signal_caught(int sig, bool restart) noexcept;
+
+// kill_fiber() is pthread_kill aimed at fiber f (weft-run's threads as
+// fibers): it sends sig to f's carrier and makes f's parked hooked call, if
+// the signal ends it, the one that fails with EINTR; if f is not parked in
+// such a call, no call fails (a thread running user code takes the signal
+// in its handler only). Any thread; f must be alive. Returns pthread_kill's
+// error number.
+int kill_fiber(fiber_ctl* f, int sig) noexcept;
 
 // caught_norestart() counts, on the calling thread, caught signals whose
 // handler lacked SA_RESTART. Any thread.
@@ -52,6 +61,8 @@ struct signal_state {
   fiber_ctl* root = nullptr;                          // run()'s root fiber while alive
   fiber_ctl* volatile mask_waiters[max_mask_waiters] = {};  // parked with a sigmask
   volatile sig_atomic_t hit = 0;                      // some fiber's sig_hit is set
+  std::atomic<fiber_ctl*> directed{nullptr};          // kill_fiber()'s target, until its signal is caught
+  std::atomic<int> directed_sig{0};
 
   // add_mask_waiter()/remove_mask_waiter(): scheduler thread, around a park.
   bool add_mask_waiter(fiber_ctl* f) noexcept;

@@ -76,10 +76,13 @@ class dnsmasq_env : public ::testing::Environment {
     tmpdir = ::mkdtemp(tmpl);
     const char* bin = "/usr/sbin/dnsmasq";
     ASSERT_EQ(::access(bin, X_OK), 0) << "dnsmasq missing: apt-get install dnsmasq-base";
-    // dnsmasq binds UDP and TCP on the port; another test may take the TCP
-    // side between our check and its bind, and then dnsmasq exits: retry on a
-    // new port.
-    for (int attempt = 0; attempt < 5 && !udp_port_taken(dns_port); ++attempt) {
+    // dnsmasq binds UDP and TCP on the port; another process may take either
+    // side between our check and its bind, and then dnsmasq exits: it is up
+    // only if the port is taken and our dnsmasq still runs a moment later.
+    // Otherwise retry on a new port.
+    auto alive = [] { return dnsmasq_pid > 0 && ::waitpid(dnsmasq_pid, nullptr, WNOHANG) == 0; };
+    bool up = false;
+    for (int attempt = 0; attempt < 5 && !up; ++attempt) {
       dns_port = free_udp_port();
       std::vector<std::string> args = {
           bin, "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--user=root",
@@ -96,15 +99,24 @@ class dnsmasq_env : public ::testing::Environment {
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
       ASSERT_EQ(::posix_spawn(&dnsmasq_pid, bin, nullptr, nullptr, argv.data(), environ), 0);
-      for (int i = 0; i < 500 && !udp_port_taken(dns_port); ++i) {
-        if (::waitpid(dnsmasq_pid, nullptr, WNOHANG) == dnsmasq_pid) {  // it gave up
-          dnsmasq_pid = -1;
+      for (int i = 0; i < 500; ++i) {
+        if (!alive()) break;  // it gave up
+        if (udp_port_taken(dns_port)) {
+          ::usleep(50000);
+          up = alive();
           break;
         }
         ::usleep(10000);
       }
+      if (!up) {
+        if (alive()) {
+          ::kill(dnsmasq_pid, SIGTERM);
+          ::waitpid(dnsmasq_pid, nullptr, 0);
+        }
+        dnsmasq_pid = -1;
+      }
     }
-    ASSERT_TRUE(udp_port_taken(dns_port)) << "dnsmasq did not start";
+    ASSERT_TRUE(up) << "dnsmasq did not start";
   }
   void TearDown() override {
     if (dnsmasq_pid > 0) {

@@ -204,6 +204,69 @@ INSTANTIATE_TEST_SUITE_P(Hooks, ReadFamily,
 
 // The same scenario on a plain thread (hooks pass through): the kernel's own
 // answer, which the fiber version must match.
+// later_write() writes `what` to fd from another fiber after `d`.
+void later_write(int fd, const char* what, std::chrono::milliseconds d) {
+  weft::spawn([=] {
+    weft::this_fiber::sleep_for(d);
+    (void)!::write(fd, what, std::strlen(what));
+  }).detach();
+}
+
+// After a short read the hooks park before the next read of a byte stream
+// (no EAGAIN syscall); whatever consumed the readiness edge meanwhile, the
+// data that arrives later is still read, at once.
+TEST(ReadAfterShortRead, PollSelectPeekEofAndDatagramsStillSeeData) {
+  weft::run([] {
+    auto [c, s] = tcp_pair();
+    char b[64];
+    // 1. poll() consumes the edge, then read() must not wait for another one.
+    ASSERT_EQ(::write(c, "ab", 2), 2);
+    ASSERT_EQ(::read(s, b, sizeof b), 2);  // short: drained
+    later_write(c, "cd", 20ms);
+    pollfd p{s, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 2000), 1);
+    auto t0 = clock_type::now();
+    ASSERT_EQ(::read(s, b, sizeof b), 2);
+    EXPECT_LT(ms_since(t0), 500);
+    // 2. the same through select (a private epoll instance).
+    later_write(c, "ef", 20ms);
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(s, &rd);
+    ASSERT_EQ(::select(s + 1, &rd, nullptr, nullptr, nullptr), 1);
+    t0 = clock_type::now();
+    ASSERT_EQ(::read(s, b, sizeof b), 2);
+    EXPECT_LT(ms_since(t0), 500);
+    // 3. a short peek does not count as draining.
+    ASSERT_EQ(::write(c, "gh", 2), 2);
+    weft::this_fiber::sleep_for(10ms);
+    ASSERT_EQ(::recv(s, b, sizeof b, MSG_PEEK), 2);
+    ASSERT_EQ(::recv(s, b, sizeof b, 0), 2);
+    EXPECT_EQ(std::string(b, 2), "gh");
+    // 4. end of stream after a short read: 0, and 0 again.
+    ::shutdown(c, SHUT_WR);
+    EXPECT_EQ(::read(s, b, sizeof b), 0);
+    EXPECT_EQ(::read(s, b, sizeof b), 0);
+    ::close(c);
+    ::close(s);
+    // 5. datagrams: a short read says nothing about the queue.
+    int d[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM, 0, d), 0);
+    ASSERT_EQ(::write(d[1], "1", 1), 1);
+    ASSERT_EQ(::write(d[1], "2", 1), 1);
+    weft::this_fiber::sleep_for(10ms);
+    ASSERT_EQ(::read(d[0], b, sizeof b), 1);
+    pollfd q{d[0], POLLIN, 0};
+    ASSERT_EQ(::poll(&q, 1, 1000), 1);  // consume whatever edge there is
+    t0 = clock_type::now();
+    ASSERT_EQ(::read(d[0], b, sizeof b), 1);
+    EXPECT_EQ(b[0], '2');
+    EXPECT_LT(ms_since(t0), 500);
+    ::close(d[0]);
+    ::close(d[1]);
+  });
+}
+
 TEST(ReadFamilyPlain, KernelGivesTheSameErrnos) {
   auto [c, s] = tcp_pair();
   set_timeo(s, SO_RCVTIMEO, 50);

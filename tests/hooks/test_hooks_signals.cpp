@@ -51,6 +51,19 @@ later signal_me(long ms, int sig = SIGUSR1) {
   return later(ms, [=] { syscall(SYS_tgkill, pid, me, sig); });
 }
 
+// on_pipe() makes a pipe, runs fn(read end, write end), closes both and
+// returns fn's result with fn's errno.
+long on_pipe(const std::function<long(int, int)>& fn) {
+  int fd[2];
+  if (pipe(fd) != 0) return -100;
+  long r = fn(fd[0], fd[1]);
+  int e = errno;
+  close(fd[0]);
+  close(fd[1]);
+  errno = e;
+  return r;
+}
+
 // both() runs the scenario on a plain thread and on the root fiber.
 std::pair<res, res> both(const std::function<long()>& scenario) {
   res plain = on_thread(scenario);
@@ -75,19 +88,11 @@ std::pair<res, res> both(const std::function<long()>& scenario) {
 TEST(Signals, ReadWithoutRestartGivesEintr) {
   catch_sig(SIGUSR1, false);
   auto p = both([] {
-    int fd[2];
-    (void)!pipe(fd);
-    char c;
-    long r;
-    {
+    return on_pipe([](int rd, int) {
+      char c;
       auto s = signal_me(50);
-      r = read(fd[0], &c, 1);
-    }
-    int e = errno;
-    close(fd[0]);
-    close(fd[1]);
-    errno = e;
-    return r;
+      return static_cast<long>(read(rd, &c, 1));
+    });
   });
   EXPECT_EQ(p.first.r, -1);
   EXPECT_EQ(p.first.err, EINTR);
@@ -98,20 +103,18 @@ TEST(Signals, ReadWithoutRestartGivesEintr) {
 TEST(Signals, ReadWithRestartContinues) {
   catch_sig(SIGUSR1, true);
   auto p = both([] {
-    int fd[2];
-    (void)!pipe(fd);
-    int caught = g_caught;
-    char c = 0;
-    long r;
-    {
-      auto s = signal_me(30);
-      later w(120, [&] { (void)!write(fd[1], "x", 1); });
-      r = read(fd[0], &c, 1);
-    }
-    close(fd[0]);
-    close(fd[1]);
-    errno = 0;
-    return g_caught > caught && c == 'x' ? r : -100;
+    return on_pipe([](int rd, int wr) {
+      int caught = g_caught;
+      char c = 0;
+      long r;
+      {
+        auto s = signal_me(30);
+        later w(120, [&] { (void)!write(wr, "x", 1); });
+        r = read(rd, &c, 1);
+      }
+      errno = 0;
+      return g_caught > caught && c == 'x' ? r : -100;
+    });
   });
   EXPECT_EQ(p.first.r, 1);
   EXPECT_SAME(p);
@@ -163,40 +166,28 @@ TEST(Signals, RecvWithTimeoutGivesEintrEvenWithRestart) {
 TEST(Signals, PollAndSelectGiveEintrEvenWithRestart) {
   catch_sig(SIGUSR1, true);
   auto p = both([] {
-    int fd[2];
-    (void)!pipe(fd);
-    pollfd q{fd[0], POLLIN, 0};
-    long r;
-    {
+    return on_pipe([](int rd, int) {
+      pollfd q{rd, POLLIN, 0};
       auto s = signal_me(50);
-      r = poll(&q, 1, 2000);
-    }
-    int e = errno;
-    close(fd[0]);
-    close(fd[1]);
-    errno = e;
-    return r;
+      return static_cast<long>(poll(&q, 1, 2000));
+    });
   });
   EXPECT_EQ(p.first.err, EINTR);
   EXPECT_SAME(p);
   auto s = both([] {
-    int fd[2];
-    (void)!pipe(fd);
-    fd_set rd;
-    FD_ZERO(&rd);
-    FD_SET(fd[0], &rd);
-    timeval tv{2, 0};
-    long r;
-    {
-      auto sg = signal_me(50);
-      r = select(fd[0] + 1, &rd, nullptr, nullptr, &tv);
-    }
-    int e = errno;
-    close(fd[0]);
-    close(fd[1]);
-    errno = e;
-    // Linux leaves the time not slept in tv: about 1.95 s.
-    return r == -1 && tv.tv_sec == 1 && tv.tv_usec > 800000 ? -1 : -100;
+    return on_pipe([](int rdfd, int) {
+      fd_set rd;
+      FD_ZERO(&rd);
+      FD_SET(rdfd, &rd);
+      timeval tv{2, 0};
+      long r;
+      {
+        auto sg = signal_me(50);
+        r = select(rdfd + 1, &rd, nullptr, nullptr, &tv);
+      }
+      // Linux leaves the time not slept in tv: about 1.95 s.
+      return r == -1 && tv.tv_sec == 1 && tv.tv_usec > 800000 ? -1L : -100L;
+    });
   });
   EXPECT_EQ(s.first.r, -1);
   EXPECT_EQ(s.first.err, EINTR);
@@ -294,23 +285,21 @@ TEST(Signals, PselectMaskLetsABlockedSignalEndTheWait) {
 TEST(Signals, SignalWhileRunningEndsNoLaterCall) {
   catch_sig(SIGUSR1, false);
   auto p = both([] {
-    int fd[2];
-    (void)!pipe(fd);
-    int caught = g_caught;
-    char c = 0;
-    long r;
-    {
-      auto s = signal_me(10);
-      auto t0 = clock_type::now();
-      while (g_caught == caught && ms_since(t0) < 2000) {
+    return on_pipe([](int rd, int wr) {
+      int caught = g_caught;
+      char c = 0;
+      long r;
+      {
+        auto s = signal_me(10);
+        auto t0 = clock_type::now();
+        while (g_caught == caught && ms_since(t0) < 2000) {
+        }
+        later w(50, [&] { (void)!write(wr, "y", 1); });
+        r = read(rd, &c, 1);
       }
-      later w(50, [&] { (void)!write(fd[1], "y", 1); });
-      r = read(fd[0], &c, 1);
-    }
-    close(fd[0]);
-    close(fd[1]);
-    errno = 0;
-    return c == 'y' ? r : -100;
+      errno = 0;
+      return c == 'y' ? r : -100;
+    });
   });
   EXPECT_EQ(p.first.r, 1);
   EXPECT_SAME(p);
