@@ -60,6 +60,9 @@ TEST(Threads, WorkerPoolBarrierRwlockSemaphores) { same_three_ways({prog("pool")
 // OS threads started before main and fiber threads share a mutex, condvars,
 // a semaphore and a rwlock through the one parking table.
 TEST(Threads, OsThreadsAndFibersShareSyncObjects) { same_three_ways({prog("mixed")}); }
+// pthread_kill ends the target's blocking read with EINTR; pause and
+// sigsuspend in main return EINTR.
+TEST(Threads, SignalsEndBlockingCalls) { same_three_ways({prog("signals")}); }
 // pthread_exit in main: the other threads finish, then the process exits 0.
 TEST(Threads, PthreadExitInMain) { same_three_ways({prog("exit_main")}); }
 // waitpid/wait/sigwait/sigtimedwait park the fiber: a ticker thread keeps
