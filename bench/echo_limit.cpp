@@ -90,20 +90,8 @@ void on_accept(int lfd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  long port = -1;
-  for (int i = 1; i < argc; ++i) {
-    std::string v;
-    if (bench::flag(argc, argv, i, "--port", v, usage)) port = bench::to_long(v, 0, 65535, usage);
-    else bench::usage_exit(usage);
-  }
-  if (port < 0) bench::usage_exit(usage);
-  bench::raise_nofile();
-  bench::exit_on_sigterm();
-  int lfd = bench::listen_on(static_cast<int>(port), true);
-  ep = ::epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) bench::die("epoll_create1");
-  arm(lfd, EPOLL_CTL_ADD, EPOLLIN);
-  bench::announce("echo_limit", static_cast<int>(port));
+  int lfd;
+  ep = bench::epoll_server_setup(argc, argv, usage, "echo_limit", &lfd);
   epoll_event ev[512];
   for (;;) {
     int n = ::epoll_wait(ep, ev, 512, -1);

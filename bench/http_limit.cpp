@@ -52,23 +52,9 @@ void on_readable(int fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  long port = -1;
-  for (int i = 1; i < argc; ++i) {
-    std::string v;
-    if (bench::flag(argc, argv, i, "--port", v, usage)) port = bench::to_long(v, 0, 65535, usage);
-    else bench::usage_exit(usage);
-  }
-  if (port < 0) bench::usage_exit(usage);
-  bench::raise_nofile();
-  bench::exit_on_sigterm();
-  int lfd = bench::listen_on(static_cast<int>(port), true);
-  ep = ::epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) bench::die("epoll_create1");
+  int lfd;
+  ep = bench::epoll_server_setup(argc, argv, usage, "http_limit", &lfd);
   epoll_event e{};
-  e.events = EPOLLIN;
-  e.data.fd = lfd;
-  if (::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &e) != 0) bench::die("epoll_ctl");
-  bench::announce("http_limit", static_cast<int>(port));
   epoll_event ev[512];
   for (;;) {
     int n = ::epoll_wait(ep, ev, 512, -1);

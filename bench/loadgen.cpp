@@ -9,7 +9,8 @@
 // log-linear histogram (16 sub-buckets per power of two, < 6.25% error).
 // Prints one JSON line:
 //   {"conns":..,"size":..,"seconds":..,"round_trips":..,"rt_per_s":..,
-//    "errors":..,"p50_us":..,"p99_us":..,"max_us":..}
+//    "errors":..,"mismatches":..,"p50_us":..,"p99_us":..,"max_us":..,
+//    "connect_errors":..,"eofs":..,"last_error":"<strerror of the last error>"}
 // Exit status 0 even with errors (the caller judges the JSON); 2 on bad flags.
 // --round-trips N stops after N counted round trips (for instruction and
 // syscall counts per round trip): no message is sent after the N-th, so the
@@ -96,6 +97,8 @@ struct state {
   std::vector<conn> conns;
   histogram lat;
   std::uint64_t round_trips = 0, errors = 0, mismatches = 0;
+  std::uint64_t connect_errors = 0, eofs = 0;  // parts of errors
+  int last_errno = 0;                          // errno of the last error, 0 if none
   std::uint64_t max_round_trips = ~std::uint64_t(0);  // --round-trips
   int open = 0;
 };
@@ -111,6 +114,7 @@ void set_events(state& s, conn& c, std::uint32_t ev, int op = EPOLL_CTL_MOD) {
 // fail() counts an error and closes c.
 void fail(state& s, conn& c) {
   ++s.errors;
+  if (errno) s.last_errno = errno;
   ::close(c.fd);
   c.fd = -1;
   --s.open;
@@ -144,6 +148,10 @@ void pull(state& s, conn& c, std::int64_t t, bool counting) {
   ssize_t n = ::read(c.fd, s.buf.data(), s.buf.size());
   if (n <= 0) {
     if (n < 0 && errno == EAGAIN) return;
+    if (n == 0) {
+      ++s.eofs;
+      errno = 0;
+    }
     return fail(s, c);
   }
   std::size_t k = static_cast<std::size_t>(n);
@@ -170,6 +178,8 @@ void connect_all(state& s, int port, long n) {
     if (fd < 0) bench::die("socket");
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ++s.errors;
+      ++s.connect_errors;
+      s.last_errno = errno;
       ::close(fd);
       continue;
     }
@@ -242,9 +252,11 @@ int main(int argc, char** argv) {
   double el = static_cast<double>(now_ns() - t1) / 1e9;
   std::printf(
       "{\"conns\":%ld,\"size\":%ld,\"seconds\":%.3f,\"round_trips\":%llu,\"rt_per_s\":%.1f,\"errors\":%llu,"
-      "\"mismatches\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n",
+      "\"mismatches\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"connect_errors\":%llu,"
+      "\"eofs\":%llu,\"last_error\":\"%s\"}\n",
       conns, size, el, static_cast<unsigned long long>(s.round_trips), static_cast<double>(s.round_trips) / el,
       static_cast<unsigned long long>(s.errors), static_cast<unsigned long long>(s.mismatches), s.lat.quantile(0.5),
-      s.lat.quantile(0.99), s.lat.max_us());
+      s.lat.quantile(0.99), s.lat.max_us(), static_cast<unsigned long long>(s.connect_errors),
+      static_cast<unsigned long long>(s.eofs), s.last_errno ? std::strerror(s.last_errno) : "");
   return 0;
 }

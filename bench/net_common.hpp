@@ -5,6 +5,7 @@
 #pragma once
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -108,5 +109,32 @@ inline void announce(const char* name, int port) {
   std::printf("%s listening on 127.0.0.1:%d\n", name, port);
   std::fflush(stdout);
 }
+
+// epoll_server_setup() is the start of the epoll limit servers (echo_limit,
+// http_limit), whose only flag is --port: parses it, raises RLIMIT_NOFILE,
+// exits on SIGTERM, listens (non-blocking) and prints the listening line.
+// Returns the epoll fd with the listener in it (EPOLLIN, data.fd = listener);
+// *lfd gets the listener.
+inline int epoll_server_setup(int argc, char** argv, const char* usage, const char* name, int* lfd) {
+  long port = -1;
+  for (int i = 1; i < argc; ++i) {
+    std::string v;
+    if (flag(argc, argv, i, "--port", v, usage)) port = to_long(v, 0, 65535, usage);
+    else usage_exit(usage);
+  }
+  if (port < 0) usage_exit(usage);
+  raise_nofile();
+  exit_on_sigterm();
+  *lfd = listen_on(static_cast<int>(port), true);
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) die("epoll_create1");
+  epoll_event e{};
+  e.events = EPOLLIN;
+  e.data.fd = *lfd;
+  if (::epoll_ctl(ep, EPOLL_CTL_ADD, *lfd, &e) != 0) die("epoll_ctl");
+  announce(name, static_cast<int>(port));
+  return ep;
+}
+
 
 }  // namespace bench

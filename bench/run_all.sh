@@ -16,7 +16,7 @@
 #
 #   BUILD_DIR  meson build dir (default <repo>/build-bench; set up if missing)
 #   ROUNDS     rounds (default 5, --quick 1); SECONDS_PER_RUN (default 3, --quick 0.5)
-#   REPORT     report file (default bench/report.md)
+#   REPORT     report file (default bench/report.md; plots go to plots/ beside it)
 # Go, gevent, wrk, gnuplot, valgrind and strace are installed with apt-get
 # when missing (a message says so). Raw results stay in
 # $BUILD_DIR/io-results/<timestamp>/results.jsonl.
@@ -116,7 +116,8 @@ http_servers+=(http_go)
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 srv_pid=""
-# start_server NAME PORT [PREFIX...]: starts it pinned to CPU 0, waits until it listens.
+# start_server NAME PORT [PREFIX...]: starts it (behind PREFIX, e.g. taskset), waits
+# until it prints its "listening" line or its port accepts a connection.
 start_server() {
   local name=$1 port=$2; shift 2
   # shellcheck disable=SC2086
@@ -124,6 +125,7 @@ start_server() {
   srv_pid=$!
   for _ in $(seq 300); do
     grep -q listening "$out/server.log" 2>/dev/null && return 0
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     kill -0 "$srv_pid" 2>/dev/null || break
     sleep 0.05
   done
@@ -288,7 +290,7 @@ fi
 cleanup
 dns_pid=""
 echo "run_all: writing $report"
-"$py" "$here/io_report.py" "$results" --out "$report" --plots "$here/plots" \
+"$py" "$here/io_report.py" "$results" --out "$report" --plots "$(dirname "$report")/plots" \
   --meta "machine=$(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2; exit}'), $(nproc) CPUs" \
   --meta "kernel=$(uname -r)" \
   --meta "compiler=$(c++ --version | head -1)" \
@@ -297,6 +299,6 @@ echo "run_all: writing $report"
   --meta "revision=$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo '+dirty')" \
   --meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
   --meta "load=$(cut -d' ' -f1-3 /proc/loadavg)" \
-  --meta "command=bench/run_all.sh $( ((quick)) && echo --quick) (rounds=$rounds, ${secs}s per run)" \
+  --meta "command=bench/run_all.sh$( ((quick)) && echo ' --quick') (rounds=$rounds, ${secs}s per run)" \
   --meta "raw=$results"
 echo "run_all: done ($(($(date +%s) - t_start))s)"

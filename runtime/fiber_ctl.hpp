@@ -17,6 +17,7 @@
 // allocation together with the fiber's task; the stack is separate, pooled.
 #pragma once
 #include "assert.hpp"
+#include "sanitizer.hpp"
 #include "wait_ctx.hpp"
 
 #include <weft/detail/wait.hpp>
@@ -77,6 +78,7 @@ struct fiber_ctl : wait_ctx {
   void* thread_rec = nullptr;           // hooks/threads: the pthread record of a fiber that
                                         // pthread_create made (preload mode); owner thread only
   std::string name;
+  [[no_unique_address]] fiber_san san;  // ASan/TSan switch state; empty normally
 
   fiber_ctl() : wait_ctx{true} {}
 };

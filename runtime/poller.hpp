@@ -15,6 +15,9 @@
 //                          retries its syscall and waits again on EAGAIN.
 //   forget(fd)             wake every waiter of fd with `closed` and drop
 //                          the backend's state, before the fd is closed.
+//   forget_incarnation(fd, inc)  forget(fd) if the backend's registration
+//                          of fd is of incarnation inc (sched_registry.hpp):
+//                          another thread closed that file.
 //   poll(timeout_ns, mask) block up to timeout (-1 forever, 0 = just look)
 //                          and make the fibers whose fds became ready
 //                          runnable (scheduler::ready). Returns how many.
@@ -56,6 +59,7 @@ class poller {
   virtual ~poller() = default;
   virtual wake wait_fd(int fd, io_event ev, const wait_opts& o) = 0;
   virtual void forget(int fd) noexcept = 0;
+  virtual void forget_incarnation(int fd, std::uint32_t inc) noexcept = 0;
   virtual int poll(ns_t timeout_ns, const sigset_t* mask = nullptr) = 0;
   virtual void interrupt() noexcept = 0;
   virtual std::string_view name() const noexcept = 0;

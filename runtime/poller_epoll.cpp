@@ -41,6 +41,7 @@ int sys_epoll_ctl(int ep, int op, int fd, epoll_event* e) { return static_cast<i
 
 struct fd_state {
   std::uint32_t gen = 0;
+  std::uint32_t inc = 0;  // the fd number's incarnation when registered
   bool registered = false;
   bool drained = false;  // a short read emptied it; no input edge since
   bool ready[2] = {false, false};
@@ -110,6 +111,7 @@ class epoll_poller final : public poller {
     epoll_event e{};
     e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     e.data.u64 = static_cast<std::uint32_t>(fd) | (std::uint64_t(st.gen) << 32);
+    st.inc = fd_incarnation(fd);
     if (sys_epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e) != 0 &&
         (errno != EEXIST || sys_epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &e) != 0))
       return false;
@@ -121,6 +123,9 @@ class epoll_poller final : public poller {
   wake wait_fd(int fd, io_event ev, const wait_opts& o) override {
     if (fd < 0) return wake::closed;
     fd_state& st = at(fd);
+    // Registered for a file another thread closed since: drop it (waking
+    // its waiters with `closed`) and register the file now under fd.
+    if (st.registered && __builtin_expect(st.inc != fd_incarnation(fd), 0)) forget(fd);
     if (!st.registered) {
       if (!add(fd, st)) {
         if (errno == EBADF) return wake::closed;
@@ -152,6 +157,11 @@ class epoll_poller final : public poller {
   void note_drained(int fd) noexcept override {
     fd_state* st = find(fd);
     if (st && st->registered) st->drained = true;
+  }
+
+  void forget_incarnation(int fd, std::uint32_t inc) noexcept override {
+    fd_state* st = find(fd);
+    if (st && st->registered && st->inc == inc) forget(fd);
   }
 
   void forget(int fd) noexcept override {

@@ -1,6 +1,7 @@
 // runtime/run.cpp — weft::run's scope: config resolution, scheduler setup
 // and the orderly shutdown (cancel and unwind every fiber still alive).
 #include "sched_registry.hpp"
+#include "dump_signal.hpp"
 #include "scheduler.hpp"
 #include "workers.hpp"
 
@@ -46,11 +47,14 @@ scheduler*& thread_sched() {
 }  // namespace
 
 resolved_config resolve_config(const config& c) {
-  resolved_config r{c.stack_size ? c.stack_size : default_stack, c.workers ? c.workers : 1, c.backend};
+  resolved_config r{c.stack_size ? c.stack_size : default_stack, c.workers ? c.workers : 1, c.backend, c.monitor_ms, 0};
   env_size("WEFT_STACK_SIZE", &r.stack_size);
   std::size_t w;
   if (env_size("WEFT_WORKERS", &w)) r.workers = static_cast<unsigned>(w);
   if (const char* b = std::getenv("WEFT_BACKEND"); b && *b) r.backend = b;
+  std::size_t ms;
+  if (env_size("WEFT_MONITOR_MS", &ms)) r.monitor_ms = static_cast<unsigned>(ms < 1u << 30 ? ms : 1u << 30);
+  if (const char* d = std::getenv("WEFT_DUMP_SIGNAL"); d && *d) r.dump_signal = parse_signal(d, "WEFT_DUMP_SIGNAL");
   if (r.stack_size < min_stack || r.stack_size > max_stack)
     throw usage_error("weft::config: stack_size " + std::to_string(r.stack_size) + " is outside [16 KiB, 1 GiB]");
   if (r.workers < 1 || r.workers > max_schedulers)

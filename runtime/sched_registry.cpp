@@ -16,17 +16,21 @@ constexpr int chunk_bits = 10;
 constexpr int chunk_size = 1 << chunk_bits;
 constexpr int max_chunks = 4096;  // fds below 4M: beyond any RLIMIT_NOFILE Linux allows by default
 
+struct watch_entry {
+  std::atomic<std::uint64_t> mask;  // slots that registered the fd
+  std::atomic<std::uint32_t> inc;   // incarnation
+};
 struct watch_chunk {
-  std::atomic<std::uint64_t> w[chunk_size];
+  watch_entry w[chunk_size];
 };
 
 spinlock g_lk;                                 // guards g_slots
 scheduler* g_slots[max_schedulers] = {};
 std::atomic<watch_chunk*> g_watch[max_chunks];  // lazily allocated, never freed
 
-// watch_word() is fd's bit set, or nullptr when nobody ever watched fd
+// watch_word() is fd's entry, or nullptr when nobody ever watched fd
 // (create = false) or fd is out of range.
-std::atomic<std::uint64_t>* watch_word(int fd, bool create) noexcept {
+watch_entry* watch_word(int fd, bool create) noexcept {
   if (fd < 0 || (fd >> chunk_bits) >= max_chunks) return nullptr;
   std::atomic<watch_chunk*>& c = g_watch[fd >> chunk_bits];
   watch_chunk* p = c.load(std::memory_order_acquire);
@@ -64,11 +68,16 @@ void keep_only_slot(int slot) noexcept {
 }
 
 void note_watch(int fd, int slot) noexcept {
-  if (auto* w = watch_word(fd, true)) w->fetch_or(std::uint64_t(1) << slot, std::memory_order_seq_cst);
+  if (auto* w = watch_word(fd, true)) w->mask.fetch_or(std::uint64_t(1) << slot, std::memory_order_seq_cst);
 }
 
 void clear_watch(int fd, int slot) noexcept {
-  if (auto* w = watch_word(fd, false)) w->fetch_and(~(std::uint64_t(1) << slot), std::memory_order_relaxed);
+  if (auto* w = watch_word(fd, false)) w->mask.fetch_and(~(std::uint64_t(1) << slot), std::memory_order_relaxed);
+}
+
+std::uint32_t fd_incarnation(int fd) noexcept {
+  watch_entry* w = watch_word(fd, false);
+  return w ? w->inc.load(std::memory_order_acquire) : 0;
 }
 
 void forget_fd(int fd) noexcept {
@@ -76,23 +85,16 @@ void forget_fd(int fd) noexcept {
   scheduler* me = tl_sched;
   if (me && me->slot() < 0) me = nullptr;  // retired: its poller is idle
   if (me) me->io().forget(fd);
-  std::atomic<std::uint64_t>* w = watch_word(fd, false);
-  std::uint64_t others = w ? w->load(std::memory_order_seq_cst) : 0;
+  watch_entry* w = watch_word(fd, false);
+  std::uint64_t others = w ? w->mask.load(std::memory_order_seq_cst) : 0;
   if (me) others &= ~(std::uint64_t(1) << me->slot());
-  if (!others) {
-    errno = saved;
-    return;
+  if (others) {
+    std::uint32_t old = w->inc.fetch_add(1, std::memory_order_acq_rel);
+    locked(g_lk, [&] {
+      for (int i = 0; i < max_schedulers; ++i)
+        if ((others >> i & 1) && g_slots[i]) g_slots[i]->post_forget(fd, old);
+    });
   }
-  forget_request req(fd);
-  locked(g_lk, [&] {
-    for (int i = 0; i < max_schedulers; ++i) {
-      if ((others >> i & 1) && g_slots[i]) {
-        req.pending.fetch_add(1, std::memory_order_relaxed);
-        g_slots[i]->post_forget(&req);
-      }
-    }
-  });
-  req.wait();
   errno = saved;
 }
 

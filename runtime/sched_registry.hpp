@@ -5,11 +5,18 @@
 // marks, per fd, the slots that registered the fd (one atomic bit set per
 // registration, i.e. once per fd lifetime per scheduler), so forget_fd() —
 // called before a close, dup2 or dup3 replaces an fd — knows which other
-// carriers hold waiters or registrations for it. It asks each of them to
-// forget the fd and waits until they all have, so the fd number cannot be
-// reused while a stale registration survives anywhere (Go's netpoll does the
-// same with its per-fd lock; libco, coost and Photon do not).
+// carriers hold waiters or registrations for it (libco, coost and Photon
+// track none of this and leave such waiters hanging).
+// Each fd number also has an incarnation, bumped by forget_fd() when other
+// carriers watch it. A poller stores the incarnation it registered; a
+// registration whose incarnation is no longer current belongs to a closed
+// file. forget_fd() posts "forget fd of incarnation N" to the other
+// carriers and returns without waiting (waiting could deadlock: the carrier
+// may be blocked by the very thread that closes). Each carrier wakes the
+// waiters with `closed` when it reads its mailbox, and a carrier that waits
+// on the reused number before that sees the stale incarnation itself.
 #pragma once
+#include <cstdint>
 
 namespace weft::detail {
 
@@ -34,10 +41,14 @@ void keep_only_slot(int slot) noexcept;
 void note_watch(int fd, int slot) noexcept;
 void clear_watch(int fd, int slot) noexcept;
 
-// forget_fd() wakes every fiber of every scheduler waiting on fd with
-// `closed` and drops all poller registrations of fd; it returns once all
-// carriers have done so. Call it before the fd is closed or replaced. Any
-// thread or fiber; keeps errno.
+// fd_incarnation() is fd's current incarnation (0 until first bumped).
+// Any thread; one atomic load.
+std::uint32_t fd_incarnation(int fd) noexcept;
+
+// forget_fd() wakes the calling carrier's fibers waiting on fd with
+// `closed` and drops its registration at once, and has every other carrier
+// that watches fd do the same at its next maintenance. Call it before the
+// fd is closed or replaced. Any thread or fiber; never blocks; keeps errno.
 void forget_fd(int fd) noexcept;
 
 }  // namespace weft::detail

@@ -2,6 +2,7 @@
 // See scheduler.hpp for the design notes.
 #include "scheduler.hpp"
 
+#include "diagnostics.hpp"
 #include "sched_registry.hpp"
 #include "workers.hpp"
 
@@ -34,26 +35,11 @@ void fork_child_handler() noexcept {
   if (scheduler* s = tl_sched) s->after_fork_child();
 }
 
-void forget_request::done_one() noexcept {
-  wait_ctx* who = locked(lk, [&]() -> wait_ctx* {
-    return pending.fetch_sub(1, std::memory_order_relaxed) == 1 ? claim(w, wake::notified) : nullptr;
-  });
-  if (who) wake_up(who);
-}
-
-void forget_request::wait() noexcept {
-  lk.lock();
-  if (pending.fetch_sub(1, std::memory_order_relaxed) == 1) {
-    lk.unlock();
-    return;
-  }
-  block(w, lk, {.interruptible = false, .reason = wait_reason::other, .arg = static_cast<std::uint64_t>(fd)});
-}
-
 scheduler::scheduler(const resolved_config& c)
     : stacks_(c.stack_size),
       errno_ptr_(&errno),
-      eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())) {
+      eh_ptr_(reinterpret_cast<void**>(abi::__cxa_get_globals())),
+      cfg_(c) {
   poller_ = make_poller(c.backend, *this);
   main_.sched = this;
   main_.is_main_ctx = true;
@@ -61,6 +47,7 @@ scheduler::scheduler(const resolved_config& c)
   main_.state = fiber_state::running;
   main_.refs.store(1, std::memory_order_relaxed);
   running_ = &main_;
+  san_init_fiber(main_.san, nullptr, 0, true);  // bounds learnt at the first switch
   coarse_now_ = last_poll_ = now_ns();
   slot_ = register_scheduler(this);
   [[maybe_unused]] static const int atfork = pthread_atfork(nullptr, nullptr, &fork_child_handler);
@@ -85,9 +72,13 @@ void scheduler::bind() {
   if (tl_sched) throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   tl_sched = this;
   thread_ = pthread_self();
+  diagnostics_attach(*this);  // overflow report, dump signal, blocking monitor
 }
 
-void scheduler::unbind() noexcept { tl_sched = nullptr; }
+void scheduler::unbind() noexcept {
+  diagnostics_detach(*this);
+  tl_sched = nullptr;
+}
 
 fiber_id scheduler::next_id() noexcept {
   if (id_next_ == id_end_) {
@@ -120,6 +111,7 @@ void scheduler::start(fiber_ctl* f) {
   boost::context::stack_context sc = stacks_.allocate(f->stack_request);
   f->stack = sc;
   f->fctx = ctxd::make_fcontext(sc.sp, sc.size, &fiber_entry);
+  san_init_fiber(f->san, static_cast<char*>(sc.sp) - sc.size, sc.size, false);
   f->sched = this;
   link(f);
   runq_.push(f);
@@ -182,11 +174,13 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   unlink(f);
   if (f->shutdown_marked ? --round_live_ == 0 : live_ == 0) wake_shutdown();
   dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
+  san_ending(f->san);
   release_ref(f);          // the running reference; the block may be freed here
 
   fiber_ctl* next = pick();
   running_ = next;
   set_state(next, fiber_state::running);
+  san_before_switch(nullptr, next->san);
   ctxd::jump_fcontext(next->fctx, nullptr);
   __builtin_unreachable();
 }
@@ -223,6 +217,7 @@ fiber_ctl* scheduler::pick_slow() noexcept {
 // ---- idle work -------------------------------------------------------------
 
 void scheduler::maintain(bool may_block) noexcept {
+  maintains_.store(maintains_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ns_t now = now_ns();
   coarse_now_ = now;
   fire_timers(now);
@@ -313,9 +308,9 @@ void scheduler::post_cancel(fiber_ctl* f) noexcept {
   post_mail();
 }
 
-void scheduler::post_forget(forget_request* r) noexcept {
+void scheduler::post_forget(int fd, std::uint32_t inc) noexcept {
   remote_inflight_.fetch_add(1, std::memory_order_acquire);
-  locked(mail_lk_, [&] { forgets_.push_back(r); });
+  locked(mail_lk_, [&] { forgets_.emplace_back(fd, inc); });
   post_mail();
 }
 
@@ -329,16 +324,13 @@ void scheduler::post_mail() noexcept {
 
 void scheduler::drain_mail() noexcept {
   std::vector<fiber_ctl*> cancels;
-  std::vector<forget_request*> forgets;
+  std::vector<std::pair<int, std::uint32_t>> forgets;
   locked(mail_lk_, [&] {
     cancels.swap(cancels_);
     forgets.swap(forgets_);
     mail_pending_.store(false, std::memory_order_relaxed);
   });
-  for (forget_request* r : forgets) {
-    poller_->forget(r->fd);
-    r->done_one();
-  }
+  for (auto [fd, inc] : forgets) poller_->forget_incarnation(fd, inc);
   for (fiber_ctl* f : cancels) {
     if (f->state != fiber_state::done) deliver_cancel(f);
     release_ref(f);

@@ -50,26 +50,14 @@ struct resolved_config {
   std::size_t stack_size;
   unsigned workers;
   std::string backend;
+  unsigned monitor_ms;  // blocking monitor threshold, 0 = off
+  int dump_signal;      // signal that prints a dump, 0 = none
 };
 // resolve_config() applies defaults and the environment; throws usage_error.
 resolved_config resolve_config(const config& c);
 
 class scheduler;
 class worker_group;
-
-// A request to forget an fd, posted by forget_fd() to every other carrier
-// that watches it; lives on the poster's stack until all have answered.
-struct forget_request {
-  int fd;
-  std::atomic<int> pending{1};  // carriers still to answer, +1 for the poster
-  spinlock lk;
-  waiter w;                     // the poster
-  explicit forget_request(int f) noexcept : fd(f) {}
-  // done_one(): one carrier has forgotten fd. Any thread.
-  void done_one() noexcept;
-  // wait(): drop the poster's count, then wait for the carriers. Poster only.
-  void wait() noexcept;
-};
 
 // The calling thread's scheduler (initial-exec TLS: one instruction to read).
 extern __attribute__((tls_model("initial-exec"))) thread_local scheduler* tl_sched;
@@ -111,9 +99,10 @@ class scheduler {
   // post_cancel() asks this scheduler to deliver f's cancel; any thread,
   // called with f->lk held and f not done.
   void post_cancel(fiber_ctl* f) noexcept;
-  // post_forget() asks this scheduler to forget r->fd and answer r; called
-  // by forget_fd() on another thread, under the registry lock.
-  void post_forget(forget_request* r) noexcept;
+  // post_forget() asks this scheduler to forget fd if its registration is
+  // of incarnation `inc` (sched_registry.hpp); called by forget_fd() on
+  // another thread, under the registry lock.
+  void post_forget(int fd, std::uint32_t inc) noexcept;
   // deliver_cancel() claims f's wait with `cancelled` if it is parked in an
   // interruptible wait. Scheduler thread.
   void deliver_cancel(fiber_ctl* f) noexcept;
@@ -171,6 +160,18 @@ class scheduler {
   // nullptr with one worker. set_group(): once, before fibers run.
   worker_group* group() const noexcept { return group_; }
   void set_group(worker_group* g) noexcept { group_ = g; }
+  // settings() is the resolved configuration this scheduler was made with.
+  const resolved_config& settings() const noexcept { return cfg_; }
+  // progress() changes whenever the carrier picks a fiber; idle() is true
+  // while it blocks in the poller. Any thread (the blocking monitor).
+  std::uint64_t progress() const noexcept {
+    return std::uint64_t(maintains_.load(std::memory_order_relaxed)) << 8 | tick_.load(std::memory_order_relaxed);
+  }
+  bool idle() const noexcept { return polling_.load(std::memory_order_relaxed); }
+  // Addresses of the live-fiber list head and of running_, published for
+  // debuggers reading the process from outside (debug_table.hpp).
+  fiber_ctl* const* all_head_slot() const noexcept { return &all_head_; }
+  fiber_ctl* const* running_slot() const noexcept { return &running_; }
   stack_pool& stacks() noexcept { return stacks_; }
   // coarse_now() is the time of the last clock read (for wait ages).
   ns_t coarse_now() const noexcept { return coarse_now_; }
@@ -214,12 +215,16 @@ class scheduler {
   fiber_ctl* all_head_ = nullptr;
   std::size_t live_ = 0;
   waiter* all_done_ = nullptr;  // main context waiting in shutdown()
-  std::uint32_t tick_ = 0;
+  // Picks since the last maintain() and maintain() calls: relaxed atomics
+  // (plain loads/stores) so the blocking monitor may read them.
+  std::atomic<std::uint32_t> tick_{0};
+  std::atomic<std::uint32_t> maintains_{0};
   ns_t coarse_now_ = 0;
   ns_t last_poll_ = 0;
   fiber_id id_next_ = 0, id_end_ = 0;
   int* errno_ptr_;
   void** eh_ptr_;  // this thread's __cxa_eh_globals
+  resolved_config cfg_;  // cold: read at bind and by the monitor's handler
 
   // Cross-thread state.
   alignas(64) std::atomic<fiber_ctl*> remote_head_{nullptr};
@@ -230,7 +235,7 @@ class scheduler {
   std::atomic<bool> mail_pending_{false};
   spinlock mail_lk_;                  // guards cancels_ and forgets_
   std::vector<fiber_ctl*> cancels_;
-  std::vector<forget_request*> forgets_;
+  std::vector<std::pair<int, std::uint32_t>> forgets_;  // fd, incarnation
   int slot_ = -1;
   pthread_t thread_{};  // set by bind()
   worker_group* group_ = nullptr;
@@ -240,8 +245,10 @@ class scheduler {
   // pick() returns the next fiber to run, doing idle work (and blocking in
   // the poller) while none is ready.
   fiber_ctl* pick() noexcept {
-    if (__builtin_expect(++tick_ >= maintain_every, 0)) {
-      tick_ = 0;
+    std::uint32_t t = tick_.load(std::memory_order_relaxed) + 1;
+    tick_.store(t, std::memory_order_relaxed);
+    if (__builtin_expect(t >= maintain_every, 0)) {
+      tick_.store(0, std::memory_order_relaxed);
       maintain(false);
     }
     if (fiber_ctl* f = runq_.pop()) return f;
@@ -270,7 +277,7 @@ class scheduler {
     running_ = next;
     if (__builtin_expect(next->state > fiber_state::ready, 0)) bad_transition(next, fiber_state::running);
     next->state = fiber_state::running;
-    // (sanitizer fiber-switch annotations go here; see docs/design.md)
+    san_before_switch(&self->san, next->san);  // sanitizer.hpp; nothing in normal builds
     boost::context::detail::transfer_t t = boost::context::detail::jump_fcontext(next->fctx, self);
     after_switch(t.fctx, t.data);
   }
@@ -280,6 +287,7 @@ class scheduler {
   // the ontop function's result on to a fresh context), and restores this
   // fiber's errno and exception state.
   __attribute__((always_inline)) void after_switch(void* from_fctx, void* from) noexcept {
+    san_after_switch(running_->san, from ? &static_cast<fiber_ctl*>(from)->san : nullptr);
     if (__builtin_expect(from != nullptr, 1)) static_cast<fiber_ctl*>(from)->fctx = from_fctx;
     else if (dead_stack_.sp) free_dead_stack();
     load_tls(running_);

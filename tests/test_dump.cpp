@@ -133,3 +133,65 @@ TEST(Dump, CallableFromAnyFiber) {
     EXPECT_FALSE(lines_with(text, "main").empty()) << text;
   });
 }
+
+namespace {
+// park_here_for_dump() parks the calling fiber on ev in a frame of its own,
+// so the fiber's backtrace shows this name.
+[[gnu::noinline]] void park_here_for_dump(weft::event& ev) {
+  ev.wait();
+  asm volatile("" ::: "memory");  // keep this frame (no tail call)
+}
+}  // namespace
+
+// Waits are described precisely: the fd and direction, the fiber joined,
+// the time left of a sleep, and how long each has waited.
+TEST(Dump, DescribesWaitsPrecisely) {
+  weft::run([] {
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    auto reader = weft::spawn(weft::spawn_options{.name = "fd-reader"},
+                              [&] { weft::wait_io(p[0], weft::io_event::readable); });
+    auto napper = weft::spawn(weft::spawn_options{.name = "napper"}, [] { weft::this_fiber::sleep_for(10s); });
+    auto joiner = weft::spawn(weft::spawn_options{.name = "joiner"}, [&] { napper.join(); });
+    settle();
+    weft::this_fiber::sleep_for(30ms);
+    std::ostringstream os;
+    weft::dump(os);
+    const std::string text = os.str();
+    EXPECT_NE(line_of(text, "fd-reader").find("read fd " + std::to_string(p[0])), std::string::npos) << text;
+    EXPECT_TRUE(std::regex_search(line_of(text, "napper"), std::regex("sleep [0-9]+ ms left"))) << text;
+    EXPECT_NE(line_of(text, "joiner").find("join fiber " + std::to_string(napper.id())), std::string::npos) << text;
+    std::smatch m;
+    std::string nl = line_of(text, "napper");
+    ASSERT_TRUE(std::regex_search(nl, m, std::regex("waiting ([0-9]+) ms"))) << text;
+    EXPECT_GE(std::stoi(m[1]), 20) << text;
+    reader.cancel();
+    joiner.cancel();
+    napper.cancel();
+    EXPECT_THROW(reader.join(), weft::cancelled);
+    EXPECT_THROW(joiner.join(), weft::cancelled);
+    close(p[0]);
+    close(p[1]);
+  });
+}
+
+// With dump_detail::backtraces each suspended fiber's stack is unwound from
+// its saved context: the frame that parked it is named.
+TEST(Dump, BacktracesOfSuspendedFibers) {
+  weft::run([] {
+    weft::event ev;
+    auto f = weft::spawn(weft::spawn_options{.name = "parked-deep"}, [&] { park_here_for_dump(ev); });
+    settle();
+    std::ostringstream os;
+    weft::dump(os, weft::dump_detail::backtraces);
+    const std::string text = os.str();
+    auto pos = text.find("parked-deep");
+    ASSERT_NE(pos, std::string::npos) << text;
+    auto next = text.find("  fiber ", pos);
+    std::string block = text.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    EXPECT_NE(block.find("park_here_for_dump"), std::string::npos) << text;
+    EXPECT_NE(block.find("#0 0x"), std::string::npos) << text;
+    ev.set();
+    f.join();
+  });
+}

@@ -196,3 +196,50 @@ TEST(Workers, ConfigBounds) {
   ::unsetenv("WEFT_WORKERS");
   EXPECT_EQ(during, before + 1);
 }
+
+// A number closed on one carrier and reused at once works on the other
+// carrier, whose registration of the old file is dropped either by the
+// forget it was posted or by its own incarnation check, whichever is first.
+TEST(Workers, ReusedNumberWorksOnTheOtherCarrier) {
+  int reads_ok = 0, ebadf = 0;
+  weft::run(two_workers(), [&] {
+    pid_t me = tid();
+    for (int round = 0; round < 20; ++round) {
+      int p[2];
+      ASSERT_EQ(pipe(p), 0);
+      // Two fibers: round robin puts one of them on the other carrier.
+      std::vector<weft::fiber<int>> fs;
+      for (int k = 0; k < 2; ++k)
+        fs.push_back(weft::spawn([&, fd = p[0]] {
+          if (tid() == me) return 0;
+          try {
+            weft::wait_io(fd, weft::io_event::readable);
+          } catch (const std::system_error& e) {
+            return e.code().value();
+          }
+          return -1;
+        }));
+      weft::this_fiber::sleep_for(2ms);
+      weft::close_fd(p[0]);
+      for (auto& f : fs) ebadf += f.join() == EBADF;
+      close(p[1]);
+      int q[2];
+      ASSERT_EQ(pipe(q), 0);  // takes the numbers just freed
+      std::vector<weft::fiber<int>> gs;
+      for (int k = 0; k < 2; ++k)
+        gs.push_back(weft::spawn([&, fd = q[0]] {
+          if (tid() == me) return 0;
+          weft::wait_io(fd, weft::io_event::readable);
+          char c;
+          return static_cast<int>(read(fd, &c, 1));
+        }));
+      weft::this_fiber::sleep_for(1ms);
+      ASSERT_EQ(write(q[1], "x", 1), 1);
+      for (auto& g : gs) reads_ok += g.join() == 1;
+      close(q[0]);
+      close(q[1]);
+    }
+  });
+  EXPECT_EQ(ebadf, 20);
+  EXPECT_EQ(reads_ok, 20);
+}

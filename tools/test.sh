@@ -5,7 +5,11 @@
 # build or any test failed, or if no test ran. Works without a tty (CI=true).
 # Extra arguments go to `meson test` (e.g. --suite core).
 # Env: WEFT_BUILD_DIR (default build/), WEFT_MESON_OPTIONS (setup options),
-#      WEFT_TIMEOUT_MULTIPLIER (default 1).
+#      WEFT_TIMEOUT_MULTIPLIER (default 1),
+#      WEFT_SANITIZE: after the release run, also build and test with
+#        sanitizers: "address" (ASan+UBSan, the whole suite, in build-asan/),
+#        "thread" (TSan, the tests that use threads, in build-tsan/), or both
+#        ("address,thread"); see tools/sanitize.sh.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,13 +30,29 @@ meson test -C "$build" --print-errorlogs \
   --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-1}" "$@"
 rc=$?
 
+logs=("$log")
+for mode in ${WEFT_SANITIZE//,/ }; do
+  san_start=$(date +%s)
+  if ! bash "$root/tools/sanitize.sh" "$mode"; then
+    echo "test.sh: sanitizer run '$mode' failed"
+    rc=1
+  fi
+  case "$mode" in address) dir=build-asan ;; thread) dir=build-tsan ;; *) dir=build-$mode ;; esac
+  if [[ -s $root/$dir/meson-logs/testlog.json ]]; then
+    logs+=("$root/$dir/meson-logs/testlog.json")
+  else
+    echo "test.sh: no test ran in $dir"
+  fi
+  echo "test.sh: sanitizer run '$mode' took $(($(date +%s) - san_start)) s"
+done
+
 echo "test.sh: $(($(date +%s) - start)) s in total"
 if [[ ! -s $log ]]; then
   echo "no test ran (meson test exited $rc)"
   echo "0 passed, 1 failed"
   exit 1
 fi
-python3 "$root/tools/summarize_testlog.py" "$log"
+python3 "$root/tools/summarize_testlog.py" "${logs[@]}"
 sum=$?
 if ((rc != 0 && sum == 0)); then
   echo "meson test exited $rc"

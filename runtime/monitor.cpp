@@ -1,0 +1,132 @@
+// runtime/monitor.cpp — the blocking monitor. See monitor.hpp.
+#include "monitor.hpp"
+
+#include "scheduler.hpp"
+#include "sigsafe.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace weft::detail {
+namespace {
+
+// One watched carrier.
+struct watched {
+  scheduler* s;
+  pthread_t thread;
+  unsigned ms;
+  std::uint64_t last = ~std::uint64_t(0);  // progress() at the last change
+  ns_t since = 0;                          // when it last changed
+  bool reported = false;                   // this episode was reported
+};
+
+// Shared with the watchdog thread; never destroyed (the detached thread may
+// outlive static destruction at exit).
+struct monitor_state {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<watched> carriers;
+  bool thread_started = false;
+};
+monitor_state& state() {
+  static monitor_state* m = new monitor_state;
+  return *m;
+}
+
+int report_signal() { return SIGRTMIN + 4; }
+
+// on_report() runs on the held carrier: names the running fiber and prints
+// the carrier's backtrace (async-signal-safe output only).
+void on_report(int, siginfo_t* si, void*) {
+  int saved = errno;
+  sig_line out;
+  scheduler* s = tl_sched;
+  const fiber_ctl* f = s ? s->running() : nullptr;
+  out.put("weft: monitor: ");
+  if (!f) {
+    out.put("a carrier that no longer runs weft was held\n").flush();
+  } else {
+    out.put("fiber ").dec(f->id).put(" \"").put(f->name.c_str()).put("\" has held its carrier for ")
+        .dec(static_cast<unsigned>(si->si_value.sival_int)).put(" ms without switching (threshold ")
+        .dec(s->settings().monitor_ms).put(" ms); spawned at ").put(f->spawn_file).put(":").dec(f->spawn_line)
+        .put("\nweft: monitor: carrier backtrace (innermost first):\n").flush();
+    sig_backtrace();
+  }
+  errno = saved;
+}
+
+// check() samples one carrier; returns the held time to report, or 0.
+unsigned check(watched& w, ns_t now) {
+  std::uint64_t p = w.s->progress();
+  if (p != w.last || w.s->idle()) {
+    w.last = p;
+    w.since = now;
+    w.reported = false;
+    return 0;
+  }
+  ns_t held = now - w.since;
+  if (w.reported || held < ns_t(w.ms) * 1000000) return 0;
+  w.reported = true;
+  return static_cast<unsigned>(held / 1000000);
+}
+
+void watchdog_loop() {
+  monitor_state& m = state();
+  std::unique_lock lk(m.mu);
+  for (;;) {
+    if (m.carriers.empty()) {
+      m.cv.wait(lk);
+      continue;
+    }
+    unsigned period = ~0u;
+    for (const watched& w : m.carriers) period = std::min(period, std::max(1u, w.ms / 4));
+    m.cv.wait_for(lk, std::chrono::milliseconds(period));
+    ns_t now = now_ns();
+    for (watched& w : m.carriers)
+      if (unsigned held = check(w, now)) {
+        sigval v;
+        v.sival_int = static_cast<int>(held);
+        pthread_sigqueue(w.thread, report_signal(), v);  // under mu: the carrier cannot detach meanwhile
+      }
+  }
+}
+
+void install_report_handler() {
+  warm_backtrace();
+  struct sigaction sa {};
+  sa.sa_sigaction = &on_report;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(report_signal(), &sa, nullptr);
+}
+
+}  // namespace
+
+void monitor_attach(scheduler& s, unsigned ms) {
+  static std::once_flag once;
+  std::call_once(once, install_report_handler);
+  monitor_state& m = state();
+  std::lock_guard lk(m.mu);
+  m.carriers.push_back(watched{&s, pthread_self(), ms});
+  if (!m.thread_started) {
+    std::thread(watchdog_loop).detach();
+    m.thread_started = true;
+  }
+  m.cv.notify_all();
+}
+
+void monitor_detach(scheduler& s) noexcept {
+  monitor_state& m = state();
+  std::lock_guard lk(m.mu);
+  std::erase_if(m.carriers, [&](const watched& w) { return w.s == &s; });
+}
+
+}  // namespace weft::detail
