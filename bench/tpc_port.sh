@@ -11,7 +11,9 @@
 #   bench/tpc_port.sh [build-dir] [conns] [seconds] [workers...]
 #
 # Defaults: build, 5000 connections, 5 s, workers 1 and 2. The load
-# generator is tests/threads/loadgen (epoll, one thread).
+# generator is tests/threads/loadgen (epoll, one thread). PIN=1 pins the
+# server to CPU 1 and the load generator to CPU 0 (the same one-core budget
+# for both servers; use workers 1 then).
 set -eu
 build=${1:-build}
 conns=${2:-5000}
@@ -24,6 +26,8 @@ run=$build/hooks/preload/weft-run
 for f in "$tpc" "$loadgen" "$run"; do
   [ -x "$f" ] || { echo "bench/tpc_port.sh: $f missing; build first (meson compile -C $build)" >&2; exit 1; }
 done
+server_cpu= load_cpu=
+if [ "${PIN:-0}" = 1 ]; then server_cpu="taskset -c 1" load_cpu="taskset -c 0"; fi
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
 
@@ -31,15 +35,17 @@ trap 'rm -f "$err"' EXIT
 one() {
   label=$1
   shift
-  "$@" "$tpc" --port 0 2>"$err" &
+  : >"$err"  # not the previous server's port
+  $server_cpu "$@" "$tpc" --port 0 2>"$err" &
   pid=$!
   port=
   for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$err")
+    port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$err")
     [ -n "$port" ] && break
     sleep 0.05
   done
-  out=$("$loadgen" --port "$port" --conns "$conns" --size 64 --seconds "$secs" --watch-pid "$pid" 2>&1)
+  out=$($load_cpu "$loadgen" --port "$port" --conns "$conns" --size 64 --seconds "$secs" --watch-pid "$pid" 2>&1) ||
+    echo "bench/tpc_port.sh: $label: loadgen reported errors: $(echo "$out" | grep -v '^server_\|^round' | tr '\n' ' ')" >&2
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   threads=$(echo "$out" | sed -n 's/.*server_threads=\([0-9]*\).*/\1/p')

@@ -5,7 +5,9 @@
 //   weft-run [--workers N] [--threads=fibers|os] [--] program [args...]
 //
 // --threads=fibers (the default) sets WEFT_THREADS=fibers: the program's
-// pthreads become fibers (hooks/threads/); --threads=os keeps OS threads.
+// pthreads become fibers (hooks/threads/), and WEFT_MONITOR_MS=100 unless
+// set, so a thread that holds its carrier 100 ms is reported on stderr;
+// --threads=os keeps OS threads.
 //
 // The program replaces weft-run (execv), so its exit status is weft-run's.
 // Programs the hooks could not reach are refused with a one-line error
@@ -47,6 +49,8 @@ const char usage[] =
     "                pthread mutexes, condvars, rwlocks, barriers, spin locks,\n"
     "                semaphores, keys and joins park fibers, not carriers;\n"
     "                os: the program's threads stay OS threads\n"
+    "                (fibers also sets WEFT_MONITOR_MS=100 unless set: a\n"
+    "                thread holding its carrier 100 ms is reported)\n"
     "  --help        show this help\n"
     "  --version     show the version\n"
     "\n"
@@ -196,7 +200,11 @@ int main(int argc, char** argv) {
   const char* old = std::getenv("LD_PRELOAD");
   std::string preload = old && *old ? lib + ":" + old : lib;
   ::setenv("LD_PRELOAD", preload.c_str(), 1);
-  if (threads == "fibers") ::setenv("WEFT_THREADS", "fibers", 1);
+  if (threads == "fibers") {
+    ::setenv("WEFT_THREADS", "fibers", 1);
+    // A thread that computes holds its carrier: say so (docs/porting.md).
+    ::setenv("WEFT_MONITOR_MS", "100", 0);
+  }
   else ::unsetenv("WEFT_THREADS");
   ::execv(prog.c_str(), argv + i);
   fail(errno == ENOENT ? 127 : 126, prog + ": " + std::strerror(errno));

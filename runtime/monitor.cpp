@@ -1,6 +1,7 @@
 // runtime/monitor.cpp — the blocking monitor. See monitor.hpp.
 #include "monitor.hpp"
 
+#include "os_thread.hpp"
 #include "scheduler.hpp"
 #include "sigsafe.hpp"
 
@@ -12,7 +13,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace weft::detail {
@@ -117,7 +117,11 @@ void monitor_attach(scheduler& s, unsigned ms) {
   std::lock_guard lk(m.mu);
   m.carriers.push_back(watched{&s, pthread_self(), ms});
   if (!m.thread_started) {
-    std::thread(watchdog_loop).detach();
+    // A runtime thread like the carriers: real pthread_create (never a
+    // fiber under weft-run), async signals blocked, so that a
+    // process-directed signal the program blocks on its own threads (for
+    // sigwait) cannot land here and kill the process. Never joined.
+    (void)start_os_thread([](void*) -> void* { watchdog_loop(); return nullptr; }, nullptr);
     m.thread_started = true;
   }
   m.cv.notify_all();

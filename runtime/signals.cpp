@@ -30,6 +30,7 @@ void signal_caught(int sig, bool restart) noexcept {
     st.directed.store(nullptr, std::memory_order_relaxed);  // the signal kill_fiber() sent
     if (!ends(d, sig, restart)) return;
     target = d;
+    st.directed_hit = d;  // deliver() visits it: it is neither root nor a mask waiter
   }
   for (fiber_ctl* f : st.mask_waiters)
     if (!target && f && ends(f, sig, restart)) {
@@ -104,6 +105,9 @@ void signal_state::deliver(scheduler& s) noexcept {
   };
   for (fiber_ctl* f : mask_waiters) fire(f);
   fire(root);
+  fiber_ctl* d = directed_hit;
+  directed_hit = nullptr;
+  fire(d);
 }
 
 }  // namespace weft::detail

@@ -68,6 +68,7 @@ struct signal_state {
   volatile sig_atomic_t hit = 0;                      // some fiber's sig_hit is set
   std::atomic<fiber_ctl*> directed{nullptr};          // kill_fiber()'s target, until its signal is caught
   std::atomic<int> directed_sig{0};
+  fiber_ctl* volatile directed_hit = nullptr;         // kill_fiber()'s target whose wait the signal ends, until delivered
 
   // add_mask_waiter()/remove_mask_waiter(): scheduler thread, around a park.
   bool add_mask_waiter(fiber_ctl* f) noexcept;

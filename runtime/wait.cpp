@@ -65,6 +65,7 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   s->park();
   s->disarm_timer(f);
   if (mask_waiter) s->signals().remove_mask_waiter(f);
+  if (s->signals().directed_hit == f) s->signals().directed_hit = nullptr;  // woken otherwise first
   f->wait_sigmask = nullptr;
   f->sig = sig_mode::none;
   f->cur_waiter = nullptr;

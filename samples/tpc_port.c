@@ -6,8 +6,8 @@
  *
  *   tpc_port [--port N] [--conns N]
  *
- * --port 0 (the default) picks a free port; the port is printed on stderr
- * ("tpc_port: listening on port N"). With --conns N the server exits after
+ * --port 0 (the default) picks a free port; the address is printed on
+ * stderr ("tpc_port: listening on 127.0.0.1:N", as the other samples do). With --conns N the server exits after
  * N connections have closed, printing "served N connections, B bytes" on
  * stdout. */
 #include <arpa/inet.h>
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   }
   socklen_t len = sizeof a;
   getsockname(ls, (struct sockaddr*)&a, &len);
-  fprintf(stderr, "tpc_port: listening on port %d\n", ntohs(a.sin_port));
+  fprintf(stderr, "tpc_port: listening on 127.0.0.1:%d\n", ntohs(a.sin_port));
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -1,4 +1,4 @@
-// hooks/threads/mutex_hooks.cpp — pthread_mutex_* and pthread_spin_* on
+// hooks/threads/mutex_hooks.cpp — pthread_mutex_*, pthread_spin_* and sched_yield on
 // fibers.
 //
 // The mutex keeps glibc's layout and lock-word protocol (__lock: 0 free,
@@ -123,4 +123,13 @@ WEFT_HOOK int pthread_spin_lock(pthread_spinlock_t* l) {
     }
     weft::detail::tl_sched->yield();  // not a cancellation point, unlike this_fiber::yield
   }
+}
+
+// sched_yield on a fiber thread lets the other fibers of its carrier run
+// (the real call would only yield the carrier to other OS threads, and a
+// spin-wait for a fiber on the same carrier would never end).
+WEFT_HOOK int sched_yield() {
+  if (!fibers_mode() || !current_fiber()) return WEFT_REAL(sched_yield)();
+  weft::detail::tl_sched->yield();
+  return 0;
 }

@@ -11,11 +11,13 @@
 // (constructors before main, plain threads) threads stay OS threads.
 // pthread_exit unwinds the fiber with a private exception (a C++ catch(...)
 // that does not rethrow swallows it; docs/porting.md). pthread_exit on the
-// main fiber waits for every thread fiber, then exits with status 0, as
-// glibc's process does when its last thread ends.
+// main fiber waits for every other thread, then exits with status 0, as
+// glibc's process does when its last thread ends (both --threads modes). A
+// fiber joining an OS thread polls pthread_tryjoin_np with a backoff.
 #include "parking.hpp"
 #include "thread_rec.hpp"
 #include "hook_core.hpp"  // park_until
+#include "signals.hpp"    // runtime/: kill_fiber
 #include "workers.hpp"    // runtime/: the number of carriers
 
 #include <weft/fiber.hpp>
@@ -39,7 +41,7 @@ struct thread_exit {
 };
 
 std::atomic<long> g_live{0};  // thread fibers not yet ended
-std::atomic<bool> g_warn_cancel{false}, g_warn_kill{false}, g_warn_join{false};
+std::atomic<bool> g_warn_cancel{false}, g_warn_sigqueue{false};
 
 constexpr std::size_t min_stack = 16 * 1024, max_stack = 8 * 1024 * 1024;
 
@@ -172,9 +174,16 @@ WEFT_HOOK int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*f
 WEFT_HOOK int pthread_join(pthread_t t, void** result) {
   thread_rec* r = fibers_mode() ? rec_of(t) : nullptr;
   if (!r) {
-    if (fibers_mode() && current_fiber())
-      warn_once(g_warn_join, "a fiber joins an OS thread (made before main or off a fiber); its carrier blocks meanwhile");
-    return WEFT_REAL(pthread_join)(t, result);
+    if (!fibers_mode() || !current_fiber()) return WEFT_REAL(pthread_join)(t, result);
+    // A fiber joining an OS thread: glibc's join would block the carrier on
+    // the thread's tid futex, so try it with a 1-10 ms backoff instead.
+    wd::ns_t backoff = 1000000;
+    for (;;) {
+      int e = WEFT_REAL(pthread_tryjoin_np)(t, result);
+      if (e != EBUSY) return e;
+      (void)weft::hooks::park_until(wd::now_ns() + backoff);
+      if (backoff < 10000000) backoff *= 2;
+    }
   }
   return join(r, result, wd::no_deadline, false);
 }
@@ -271,14 +280,16 @@ WEFT_HOOK int pthread_getname_np(pthread_t t, char* buf, size_t len) {
   return 0;
 }
 
+// pthread_kill to a fiber thread: the runtime sends the signal to the
+// fiber's carrier and ends the fiber's parked hooked call with EINTR if the
+// signal would end it (runtime/signals.hpp kill_fiber).
 WEFT_HOOK int pthread_kill(pthread_t t, int sig) {
   thread_rec* r = fibers_mode() ? rec_of(t) : nullptr;
   if (!r) return WEFT_REAL(pthread_kill)(t, sig);
-  if (sig == 0) return r->done ? ESRCH : 0;
-  warn_once(g_warn_kill,
-            "pthread_kill to a fiber thread signals its caller's carrier thread instead (use --threads=os for "
-            "per-thread signals)");
-  return WEFT_REAL(pthread_kill)(WEFT_REAL(pthread_self)(), sig);
+  bucket_lock g(r);  // r->ctl stays alive while held (finish() takes it)
+  if (r->done || !r->ctl) return ESRCH;
+  if (sig == 0) return 0;
+  return wd::kill_fiber(r->ctl, sig);
 }
 
 WEFT_HOOK int pthread_cancel(pthread_t t) {
@@ -337,8 +348,8 @@ WEFT_HOOK int pthread_sigqueue(pthread_t t, int sig, const union sigval value) {
   thread_rec* r = fibers_mode() ? rec_of(t) : nullptr;
   if (!r) return WEFT_REAL(pthread_sigqueue)(t, sig, value);
   if (sig == 0) return r->done ? ESRCH : 0;
-  warn_once(g_warn_kill,
-            "pthread_kill to a fiber thread signals its caller's carrier thread instead (use --threads=os for "
-            "per-thread signals)");
+  warn_once(g_warn_sigqueue,
+            "pthread_sigqueue to a fiber thread is sent to the caller's carrier thread, with its value (use "
+            "pthread_kill, or --threads=os, to aim at the thread)");
   return WEFT_REAL(pthread_sigqueue)(WEFT_REAL(pthread_self)(), sig, value);
 }

@@ -8,9 +8,13 @@
 // A wait for any child (pid <= 0) has no fd to watch: it retries the
 // WNOHANG call with a backoff from 1 ms to 10 ms (docs/porting.md). With
 // WUNTRACED/WCONTINUED (stop and continue events make no pidfd readable)
-// the same backoff is used. A signal wait parks on a signalfd for the set
-// (the signals are blocked, as sigwait requires) and takes the signal with a
-// zero-timeout sigtimedwait, so what it returns is exactly libc's answer.
+// the same backoff is used. A caught signal whose handler lacks SA_RESTART
+// ends a pidfd wait with EINTR, as it ends the real call. A signal wait
+// parks on a signalfd for the set (the signals are blocked, as sigwait
+// requires) and takes the signal with a zero-timeout sigtimedwait, so what
+// it returns is exactly libc's answer. pause() and sigsuspend() park until
+// a caught signal ends the wait (runtime/signals.hpp says which fiber's
+// wait a signal ends: the root fiber's, or a pthread_kill target's).
 #include "common.hpp"
 #include "hook_core.hpp"
 
@@ -44,7 +48,11 @@ pid_t reap(pid_t pid, int options, F&& try_once) {
       return r;
     }
     if (fd >= 0) {
-      (void)park_fd(fd, io_event::readable, detail::no_deadline);
+      if (park_fd(fd, io_event::readable, detail::no_deadline, sig_mode::restartable) == detail::wake::interrupted) {
+        ::close(fd);
+        errno = EINTR;
+        return -1;
+      }
     } else {
       (void)park_until(detail::now_ns() + backoff);
       if (backoff < 10000000) backoff *= 2;
@@ -114,4 +122,27 @@ WEFT_HOOK int sigwait(const sigset_t* set, int* sig) {
   if (r < 0) return errno;
   *sig = r;
   return 0;
+}
+
+// pause_until_signal() parks until a caught signal ends the wait (with
+// `mask` as the signal mask while parked, if given); -1 with EINTR, or
+// ECANCELED for a cancelled fiber. Fiber only.
+static int pause_until_signal(const sigset_t* mask) {
+  for (;;) {
+    wd::wake w = weft::hooks::park_until(wd::no_deadline, mask);
+    if (w == wd::wake::interrupted || w == wd::wake::cancelled) {
+      errno = w == wd::wake::interrupted ? EINTR : ECANCELED;
+      return -1;
+    }
+  }
+}
+
+WEFT_HOOK int pause() {
+  if (!current_fiber()) return WEFT_REAL(pause)();
+  return pause_until_signal(nullptr);
+}
+
+WEFT_HOOK int sigsuspend(const sigset_t* mask) {
+  if (!current_fiber()) return WEFT_REAL(sigsuspend)(mask);
+  return pause_until_signal(mask);
 }

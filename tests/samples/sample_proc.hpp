@@ -97,6 +97,9 @@ class process {
     return std::atoi(line->c_str() + line->rfind(':') + 1);
   }
 
+  // pid() is the child's process id (-1 once reaped).
+  pid_t pid() const { return pid_; }
+
   // signal(sig) sends sig to the child.
   void signal(int sig) { ::kill(pid_, sig); }
 

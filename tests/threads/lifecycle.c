@@ -242,6 +242,35 @@ static void test_spin(void) {
   printf("spin: count=%ld\n", spin_count);
 }
 
+/* A spin-wait with sched_yield for a flag another thread sets: on one
+ * carrier it ends only if sched_yield lets the other fiber run. */
+static volatile int spin_flag;
+static void* flag_waiter(void* arg) {
+  (void)arg;
+  long spins = 0;
+  while (!spin_flag) {
+    sched_yield();
+    ++spins;
+  }
+  return (void*)(spins >= 0);
+}
+static void* flag_setter(void* arg) {
+  (void)arg;
+  usleep(2000);
+  spin_flag = 1;
+  return NULL;
+}
+
+static void test_yield_spin(void) {
+  pthread_t a, b;
+  void* r = NULL;
+  CHECK(pthread_create(&a, NULL, flag_waiter, NULL) == 0);
+  CHECK(pthread_create(&b, NULL, flag_setter, NULL) == 0);
+  CHECK(pthread_join(a, &r) == 0);
+  CHECK(pthread_join(b, NULL) == 0);
+  printf("yield-spin: ended=%ld\n", (long)r);
+}
+
 /* Calls that take a pthread_t and read the thread block: on a fiber's
  * pthread_t they must answer, not crash. */
 static volatile int identity_stop;
@@ -291,6 +320,7 @@ int main(void) {
   test_cond_monotonic();
   test_spin();
   test_identity();
+  test_yield_spin();
   printf("done\n");
   return 0;
 }

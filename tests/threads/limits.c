@@ -55,14 +55,18 @@ static void* sleeper(void* p) {
   return NULL;
 }
 
-/* 4. A raw syscall() bypasses the hooks and blocks the carrier. */
+/* 4. A raw syscall() bypasses the hooks and blocks the carrier: 200 ms of
+ * raw ppoll on a pipe nobody writes to (retried if a signal interrupts it). */
 static void* raw_a(void* p) {
   (void)p;
   int fds[2];
   pipe(fds);
   struct pollfd pf = {fds[0], POLLIN, 0};
-  struct timespec ts = {0, 150 * 1000000};
-  syscall(SYS_ppoll, &pf, 1, &ts, NULL, 8); /* waits 150 ms: nothing is written */
+  long end = now_ms() + 200;
+  for (long left; (left = end - now_ms()) > 0;) {
+    struct timespec ts = {0, left * 1000000};
+    syscall(SYS_ppoll, &pf, 1, &ts, NULL, 8);
+  }
   close(fds[0]);
   close(fds[1]);
   return NULL;
