@@ -18,6 +18,16 @@ using namespace hooks_test;
 
 namespace {
 
+// spawn_reader() starts a fiber that reads one byte from fd into r
+// (result and errno).
+weft::fiber<> spawn_reader(int fd, res& r) {
+  return weft::spawn([fd, &r] {
+    char b;
+    r.r = ::read(fd, &b, 1);
+    r.err = errno;
+  });
+}
+
 // read_after() reads 1 byte from fd on this fiber while another fiber
 // writes it to `peer` after 20 ms; returns the read's result.
 ssize_t read_after(int fd, int peer) {
@@ -167,11 +177,7 @@ TEST(FdState, Dup2OntoAWaitedFdWakesTheWaiterWithEbadf) {
     auto [c, s] = tcp_pair();
     auto [c2, s2] = tcp_pair();
     res r;
-    auto f = weft::spawn([&, s = s] {
-      char b;
-      r.r = ::read(s, &b, 1);
-      r.err = errno;
-    });
+    auto f = spawn_reader(s, r);
     weft::this_fiber::sleep_for(20ms);
     ASSERT_EQ(::dup2(s2, s), s);
     f.join();
@@ -186,11 +192,7 @@ TEST(FdState, AClosedNumberReusedLaterStartsClean) {
   weft::run([] {
     auto [c, s] = tcp_pair();
     res r;
-    auto f = weft::spawn([&, s = s] {
-      char b;
-      r.r = ::read(s, &b, 1);
-      r.err = errno;
-    });
+    auto f = spawn_reader(s, r);
     weft::this_fiber::sleep_for(10ms);
     ::close(s);
     f.join();
@@ -219,11 +221,7 @@ TEST(FdState, FcloseWakesWaitersToo) {
     FILE* f = ::fdopen(s, "r");
     ASSERT_NE(f, nullptr);
     res r;
-    auto g = weft::spawn([&, s = s] {
-      char b;
-      r.r = ::read(s, &b, 1);
-      r.err = errno;
-    });
+    auto g = spawn_reader(s, r);
     weft::this_fiber::sleep_for(10ms);
     ::fclose(f);
     g.join();
@@ -242,11 +240,7 @@ TEST(FdState, CloseRangeAndClosefromWakeWaiters) {
       auto [c, s] = tcp_pair();
       if (c > s) std::swap(c, s);  // s is the highest fd: closefrom(s) closes only it
       res r;
-      auto f = weft::spawn([&, s = s] {
-        char b;
-        r.r = ::read(s, &b, 1);
-        r.err = errno;
-      });
+      auto f = spawn_reader(s, r);
       weft::this_fiber::sleep_for(10ms);
       ASSERT_EQ(::close_range(s, s, CLOSE_RANGE_CLOEXEC), 0);
       weft::this_fiber::sleep_for(10ms);
