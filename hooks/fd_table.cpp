@@ -36,6 +36,14 @@ fd_entry* fd_table::at(int fd) noexcept {
 }
 
 void fd_table::created(int fd, bool socket, bool stream, bool user_nb, bool real_nb) noexcept {
+  if (!real_nb) {
+    // The kernel's flags are the user's: learning at the first use on a
+    // fiber finds the same. Keep no entry, so that a raw close() (one the
+    // hooks never see, as UBSan's own pipe() + internal close) leaves
+    // nothing stale behind for the next fd with this number.
+    forget(fd);
+    return;
+  }
   fd_entry* e = at(fd);
   if (!e) return;
   e->timeo_ns[0].store(0, std::memory_order_relaxed);

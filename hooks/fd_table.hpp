@@ -64,7 +64,9 @@ class fd_table {
   fd_entry* at(int fd) noexcept;
   // created() records an fd a hook just created: managed, a socket or not,
   // a byte stream or not, the user's O_NONBLOCK, whether the real fd is
-  // non-blocking, no timeouts.
+  // non-blocking, no timeouts. Only an fd the hooks made non-blocking
+  // behind the user's back gets an entry; any other starts unknown (and is
+  // learned at its first use on a fiber).
   void created(int fd, bool socket, bool stream, bool user_nb, bool real_nb) noexcept;
   // forget() drops what is known about fd (it is being closed).
   void forget(int fd) noexcept;

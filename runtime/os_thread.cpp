@@ -2,6 +2,7 @@
 #include "os_thread.hpp"
 
 #include "assert.hpp"
+#include "sanitizer.hpp"
 
 #include <dlfcn.h>
 #include <signal.h>
@@ -18,7 +19,7 @@ using join_fn = int (*)(pthread_t, void**);
 // real() looks a libc function up past any interposer (and past libweft).
 template <class F>
 F real(const char* name) {
-  void* p = dlsym(RTLD_NEXT, name);
+  void* p = sanitized ? dlsym(RTLD_DEFAULT, name) : dlsym(RTLD_NEXT, name);
   if (!p) p = dlsym(RTLD_DEFAULT, name);
   WEFT_ASSERT(p, "weft: cannot find %s in libc", name);
   return reinterpret_cast<F>(p);

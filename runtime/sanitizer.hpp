@@ -40,6 +40,16 @@ struct fiber_san {
 #endif
 };
 
+// sanitized is true in ASan/TSan builds. The sanitizers learn of threads
+// through their pthread_create interceptor, which a dlsym(RTLD_NEXT) lookup
+// skips, so os_thread.cpp then starts carriers with the plain symbol (such
+// builds are never LD_PRELOADed: tests/hooks/meson.build).
+#if defined(WEFT_ASAN) || defined(WEFT_TSAN)
+inline constexpr bool sanitized = true;
+#else
+inline constexpr bool sanitized = false;
+#endif
+
 #if defined(WEFT_ASAN) || defined(WEFT_TSAN)
 namespace san_detail {
 #ifdef WEFT_TSAN
