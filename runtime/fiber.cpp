@@ -86,7 +86,10 @@ void fiber_join(fiber_ctl* c) {
     c->lk.unlock();
     return;
   }
-  WEFT_ASSERT(!c->joiner, "fiber %llu has two joiners", (unsigned long long)c->id);
+  if (c->joiner) {
+    c->lk.unlock();
+    throw usage_error("weft::fiber::join: fiber " + std::to_string(c->id) + " is already being joined by another fiber");
+  }
   waiter w;
   c->joiner = &w;
   wake r = block(w, c->lk, {.reason = wait_reason::join, .arg = c->id});

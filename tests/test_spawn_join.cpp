@@ -156,6 +156,34 @@ TEST(SpawnJoin, SelfJoinIsUsageError) {
   });
 }
 
+// A second fiber joining the same handle while the first still waits is a
+// usage_error; the first join still gets the result.
+TEST(SpawnJoin, SecondConcurrentJoinIsUsageError) {
+  weft::run([] {
+    weft::event release;
+    auto target = weft::spawn([&] {
+      release.wait();
+      return 7;
+    });
+    int first = 0;
+    auto j1 = weft::spawn([&] { first = target.join(); });
+    weft::this_fiber::yield();  // j1 now waits in join
+    bool usage = false;
+    auto j2 = weft::spawn([&] {
+      try {
+        target.join();
+      } catch (const weft::usage_error&) {
+        usage = true;
+      }
+    });
+    j2.join();
+    EXPECT_TRUE(usage);
+    release.set();
+    j1.join();
+    EXPECT_EQ(first, 7);
+  });
+}
+
 // spawn() outside run() — on the test thread or on a plain thread while
 // another thread runs a scheduler — is a usage_error and runs nothing.
 TEST(SpawnJoin, SpawnOutsideRunIsUsageError) {
