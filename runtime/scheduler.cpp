@@ -172,7 +172,8 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   if (signals_.directed.load(std::memory_order_relaxed) == f) signals_.directed.store(nullptr);
   complete(f);
   unlink(f);
-  if (f->shutdown_marked ? --round_live_ == 0 : live_ == 0) wake_shutdown();
+  bool round_over = f->shutdown_marked && --round_live_ == 0;
+  if (round_over || live_ == 0) wake_shutdown();
   dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
   san_ending(f->san);
   release_ref(f);          // the running reference; the block may be freed here
@@ -366,7 +367,6 @@ void scheduler::shutdown() noexcept {
   WEFT_ASSERT(running_ == &main_, "shutdown() must run on the run() thread's own context");
   stopping_ = true;
   while (live_ > 0 || incoming_.load(std::memory_order_seq_cst) > 0) {
-    round_live_ = 0;
     for (fiber_ctl* f = all_head_; f; f = f->all_next) {
       if (!f->shutdown_marked) {
         f->shutdown_marked = true;

@@ -240,7 +240,7 @@ class scheduler {
   pthread_t thread_{};  // set by bind()
   worker_group* group_ = nullptr;
   bool stopping_ = false;      // shutdown() began
-  std::size_t round_live_ = 0;  // fibers of the current shutdown round still alive
+  std::size_t round_live_ = 0;  // fibers shutdown() cancelled that are still alive
 
   // pick() returns the next fiber to run, doing idle work (and blocking in
   // the poller) while none is ready.
