@@ -2,6 +2,7 @@
 #include "os_thread.hpp"
 
 #include "assert.hpp"
+#include "libc_next.hpp"
 #include "sanitizer.hpp"
 
 #include <dlfcn.h>
@@ -16,13 +17,11 @@ namespace {
 using create_fn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
 using join_fn = int (*)(pthread_t, void**);
 
-// real() looks a libc function up past any interposer (and past libweft).
+// real() is libc's `name`, past a preloaded pthread interposer; in
+// sanitizer builds the intercepted one (see sanitizer.hpp).
 template <class F>
-F real(const char* name) {
-  void* p = sanitized ? dlsym(RTLD_DEFAULT, name) : dlsym(RTLD_NEXT, name);
-  if (!p) p = dlsym(RTLD_DEFAULT, name);
-  WEFT_ASSERT(p, "weft: cannot find %s in libc", name);
-  return reinterpret_cast<F>(p);
+F real(const char* name) noexcept {
+  return sanitized ? reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name)) : libc_fn<F>(name);
 }
 
 // The asynchronous signals carriers other than the run() thread block.

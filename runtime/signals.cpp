@@ -1,9 +1,9 @@
 // runtime/signals.cpp — see signals.hpp.
 #include "signals.hpp"
 
+#include "libc_next.hpp"
 #include "scheduler.hpp"
 
-#include <dlfcn.h>
 #include <pthread.h>
 
 namespace weft::detail {
@@ -46,20 +46,12 @@ void signal_caught(int sig, bool restart) noexcept {
 std::uint32_t caught_norestart() noexcept { return tl_norestart; }
 
 int runtime_sigaction(int sig, const struct sigaction* act, struct sigaction* old) noexcept {
-  using fn = int (*)(int, const struct sigaction*, struct sigaction*);
-  static const fn real = [] {
-    void* p = dlsym(RTLD_NEXT, "sigaction");
-    return reinterpret_cast<fn>(p ? p : dlsym(RTLD_DEFAULT, "sigaction"));
-  }();
+  static const auto real = libc_fn<int (*)(int, const struct sigaction*, struct sigaction*)>("sigaction");
   return real(sig, act, old);
 }
 
 int kill_fiber(fiber_ctl* f, int sig) noexcept {
-  using kill_fn = int (*)(pthread_t, int);
-  static const kill_fn real_kill = [] {
-    void* p = dlsym(RTLD_NEXT, "pthread_kill");
-    return reinterpret_cast<kill_fn>(p ? p : dlsym(RTLD_DEFAULT, "pthread_kill"));
-  }();
+  static const auto real_kill = libc_fn<int (*)(pthread_t, int)>("pthread_kill");
   scheduler* s = f->sched;
   if (sig == 0) return real_kill(s->thread(), 0);
   signal_state& st = s->signals();
