@@ -31,7 +31,7 @@ meson test -C "$build" --print-errorlogs \
 rc=$?
 
 logs=("$log")
-for mode in ${WEFT_SANITIZE//,/ }; do
+for mode in ${WEFT_SANITIZE:+${WEFT_SANITIZE//,/ }}; do
   san_start=$(date +%s)
   if ! bash "$root/tools/sanitize.sh" "$mode"; then
     echo "test.sh: sanitizer run '$mode' failed"
