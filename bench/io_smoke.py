@@ -96,15 +96,28 @@ def http(b):
         srv.stop()
 
 
-def dns(b, results):
-    port = free_port(socket.SOCK_DGRAM)
-    d = subprocess.Popen(["/usr/sbin/dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-                          "--user=root", "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1",
-                          f"--port={port}", "--address=/bench.test/10.9.0.1", "--local=/test/"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+def start_dnsmasq():
+    """dnsmasq on a free loopback port: (process, port). It binds UDP and TCP;
+    another process may take either side first, and then dnsmasq exits: retry
+    on a new port."""
+    err = ""
+    for _ in range(5):
+        port = free_port(socket.SOCK_DGRAM)
+        d = subprocess.Popen(["/usr/sbin/dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts",
+                              "--conf-file=/dev/null", "--user=root", "--pid-file=", "--bind-interfaces",
+                              "--listen-address=127.0.0.1", f"--port={port}", "--address=/bench.test/10.9.0.1",
+                              "--local=/test/"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.3)
-        check(d.poll() is None, "dnsmasq did not start")
+        if d.poll() is None:
+            return d, port
+        err = d.stderr.read().decode(errors="replace").strip()
+    check(False, f"dnsmasq did not start: {err}")
+
+
+def dns(b, results):
+    d, port = start_dnsmasq()
+    try:
         for mode in ("fibers", "sequential"):
             rc, j = run_json([f"{b}/bench/dns_bench", "--port", str(port), "--names", "50", "--mode", mode])
             print(f"dns {mode}: {j}")
