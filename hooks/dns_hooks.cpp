@@ -281,21 +281,17 @@ WEFT_HOOK int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, sockl
   return 0;
 }
 
-WEFT_HOOK int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
-                               int* h_errnop) {
-  if (!fiber_sched() || !name || (af != AF_INET && af != AF_INET6) || digits_dots(name))
-    return libc().gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
-  *result = nullptr;
-  int saved = errno;
-  name_result r = lookup_name(name, af);
-  if (r.eai != 0) {
-    int e = set_herr(r.eai, r.sys_errno, h_errnop);
+// answer_r() ends a *_r hook: the lookup's error (h_errno and errno as
+// glibc sets them), or the hostent laid out in buf and errno as it was.
+static int answer_r(int eai, int sys_errno, const std::string& name, const std::vector<std::string>& aliases,
+             const std::vector<const void*>& addrs, int af, hostent* ret, char* buf, size_t buflen,
+             hostent** result, int* h_errnop, int saved) {
+  if (eai != 0) {
+    int e = set_herr(eai, sys_errno, h_errnop);
     errno = e;
     return e;
   }
-  std::vector<const void*> addrs;
-  for (auto& a : r.addrs) addrs.push_back(&a.a);
-  if (fill_hostent(r.canon, r.aliases, addrs, af, ret, buf, buflen) != 0) {
+  if (fill_hostent(name, aliases, addrs, af, ret, buf, buflen) != 0) {
     *h_errnop = NETDB_INTERNAL;
     errno = ERANGE;
     return ERANGE;
@@ -303,6 +299,18 @@ WEFT_HOOK int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf
   *result = ret;
   errno = saved;
   return 0;
+}
+
+WEFT_HOOK int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
+                               int* h_errnop) {
+  if (!fiber_sched() || !name || (af != AF_INET && af != AF_INET6) || digits_dots(name))
+    return libc().gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+  *result = nullptr;
+  int saved = errno;
+  name_result r = lookup_name(name, af);
+  std::vector<const void*> addrs;
+  for (auto& a : r.addrs) addrs.push_back(&a.a);
+  return answer_r(r.eai, r.sys_errno, r.canon, r.aliases, addrs, af, ret, buf, buflen, result, h_errnop, saved);
 }
 
 WEFT_HOOK int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen, hostent** result,
@@ -332,19 +340,7 @@ WEFT_HOOK int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent
   *result = nullptr;
   int saved = errno;
   addr_result r = lookup_addr(type, addr);
-  if (r.eai != 0) {
-    int e = set_herr(r.eai, r.sys_errno, h_errnop);
-    errno = e;
-    return e;
-  }
-  if (fill_hostent(r.name, {}, {addr}, type, ret, buf, buflen) != 0) {
-    *h_errnop = NETDB_INTERNAL;
-    errno = ERANGE;
-    return ERANGE;
-  }
-  *result = ret;
-  errno = saved;
-  return 0;
+  return answer_r(r.eai, r.sys_errno, r.name, {}, {addr}, type, ret, buf, buflen, result, h_errnop, saved);
 }
 
 WEFT_HOOK hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
