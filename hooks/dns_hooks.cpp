@@ -15,11 +15,10 @@
 #include <cstring>
 #include <string>
 
+namespace rt = weft::rt;
+
 namespace weft::hooks::dns {
 namespace {
-
-// libc() is hooks/real.hpp's table: the glibc resolver behind these hooks.
-const real::table& libc() noexcept { return real::fns(); }
 
 // is_numeric() is true when glibc takes host as an address literal (no
 // name service is asked).
@@ -27,8 +26,8 @@ bool is_numeric(const char* host) {
   addrinfo h{};
   h.ai_flags = AI_NUMERICHOST;
   addrinfo* r = nullptr;
-  if (libc().getaddrinfo(host, nullptr, &h, &r) != 0) return false;
-  libc().freeaddrinfo(r);
+  if (WEFT_REAL(getaddrinfo)(host, nullptr, &h, &r) != 0) return false;
+  WEFT_REAL(freeaddrinfo)(r);
   return true;
 }
 
@@ -71,7 +70,7 @@ int templ(int family, const char* service, const addrinfo& h, addrinfo** out) {
   addrinfo t = h;
   t.ai_family = family;
   t.ai_flags = (h.ai_flags & ~(AI_ADDRCONFIG | AI_CANONNAME | AI_V4MAPPED | AI_ALL)) | AI_NUMERICHOST;
-  return libc().getaddrinfo(family == AF_INET6 ? "::" : "0.0.0.0", service, &t, out);
+  return WEFT_REAL(getaddrinfo)(family == AF_INET6 ? "::" : "0.0.0.0", service, &t, out);
 }
 
 // to_mapped() turns an IPv4 address into ::ffff:a.b.c.d.
@@ -94,7 +93,7 @@ int build(const std::vector<host_addr>& addrs, addrinfo* t4, addrinfo* t6, int f
     for (addrinfo* t = a.family == AF_INET ? t4 : t6; t; t = t->ai_next) {
       auto* ai = static_cast<addrinfo*>(std::calloc(1, sizeof(addrinfo) + t->ai_addrlen));
       if (!ai) {
-        libc().freeaddrinfo(head);
+        WEFT_REAL(freeaddrinfo)(head);
         return EAI_MEMORY;
       }
       ai->ai_flags = flags;
@@ -115,7 +114,7 @@ int build(const std::vector<host_addr>& addrs, addrinfo* t4, addrinfo* t6, int f
   if (head && canon) {
     head->ai_canonname = ::strdup(canon->c_str());
     if (!head->ai_canonname) {
-      libc().freeaddrinfo(head);
+      WEFT_REAL(freeaddrinfo)(head);
       return EAI_MEMORY;
     }
   }
@@ -132,7 +131,7 @@ int fiber_getaddrinfo(const char* node, const char* service, const addrinfo* hin
   addrinfo* first = nullptr;
   int rc = templ(h.ai_family, service, h, &first);
   if (rc != 0) return rc;
-  libc().freeaddrinfo(first);
+  WEFT_REAL(freeaddrinfo)(first);
   if (!*node) return EAI_NONAME;
   int family = h.ai_family;
   if (h.ai_flags & AI_ADDRCONFIG) {
@@ -168,12 +167,12 @@ int fiber_getaddrinfo(const char* node, const char* service, const addrinfo* hin
   for (auto& a : r.addrs) (a.family == AF_INET ? need4 : need6) = true;
   if (need4 && (rc = templ(AF_INET, service, h, &t4)) != 0) return rc;
   if (need6 && (rc = templ(AF_INET6, service, h, &t6)) != 0) {
-    if (t4) libc().freeaddrinfo(t4);
+    if (t4) WEFT_REAL(freeaddrinfo)(t4);
     return rc;
   }
   rc = build(r.addrs, t4, t6, h.ai_flags, (h.ai_flags & AI_CANONNAME) ? &r.canon : nullptr, res);
-  if (t4) libc().freeaddrinfo(t4);
-  if (t6) libc().freeaddrinfo(t6);
+  if (t4) WEFT_REAL(freeaddrinfo)(t4);
+  if (t6) WEFT_REAL(freeaddrinfo)(t6);
   return rc;
 }
 
@@ -241,25 +240,25 @@ using namespace weft::hooks;
 using namespace weft::hooks::dns;
 
 WEFT_HOOK int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
-  if (!fiber_sched() || node == nullptr || is_numeric(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)))
-    return libc().getaddrinfo(node, service, hints, res);
+  if (!rt::on_fiber() || node == nullptr || is_numeric(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)))
+    return WEFT_REAL(getaddrinfo)(node, service, hints, res);
   int saved = errno;  // a successful call leaves errno alone
   int rc = fiber_getaddrinfo(node, service, hints, res);
   if (rc == 0) errno = saved;
   return rc;
 }
 
-WEFT_HOOK void freeaddrinfo(addrinfo* ai) { libc().freeaddrinfo(ai); }
+WEFT_HOOK void freeaddrinfo(addrinfo* ai) { WEFT_REAL(freeaddrinfo)(ai); }
 
 WEFT_HOOK int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,
                           socklen_t servlen, int flags) {
-  if (!fiber_sched() || !host || hostlen == 0 || (flags & NI_NUMERICHOST) || !sa ||
+  if (!rt::on_fiber() || !host || hostlen == 0 || (flags & NI_NUMERICHOST) || !sa ||
       (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-    return libc().getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+    return WEFT_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
   int saved = errno;
   // glibc checks the arguments and makes the service and numeric host.
   char num[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-  int rc = libc().getnameinfo(sa, salen, num, sizeof num, serv, servlen, (flags | NI_NUMERICHOST) & ~NI_NAMEREQD);
+  int rc = WEFT_REAL(getnameinfo)(sa, salen, num, sizeof num, serv, servlen, (flags | NI_NUMERICHOST) & ~NI_NAMEREQD);
   if (rc != 0) return rc;
   const void* addr = sa->sa_family == AF_INET
                          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr)
@@ -303,8 +302,8 @@ static int answer_r(int eai, int sys_errno, const std::string& name, const std::
 
 WEFT_HOOK int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
                                int* h_errnop) {
-  if (!fiber_sched() || !name || (af != AF_INET && af != AF_INET6) || digits_dots(name))
-    return libc().gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+  if (!rt::on_fiber() || !name || (af != AF_INET && af != AF_INET6) || digits_dots(name))
+    return WEFT_REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
   *result = nullptr;
   int saved = errno;
   name_result r = lookup_name(name, af);
@@ -315,12 +314,12 @@ WEFT_HOOK int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf
 
 WEFT_HOOK int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen, hostent** result,
                               int* h_errnop) {
-  if (!fiber_sched()) return libc().gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
+  if (!rt::on_fiber()) return WEFT_REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
   return gethostbyname2_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
 }
 
 WEFT_HOOK hostent* gethostbyname2(const char* name, int af) {
-  if (!fiber_sched()) return libc().gethostbyname2(name, af);
+  if (!rt::on_fiber()) return WEFT_REAL(gethostbyname2)(name, af);
   hostent* out = nullptr;
   int herr = 0;
   gethostbyname2_r(name, af, &tl_host.h, tl_host.buf, sizeof tl_host.buf, &out, &herr);
@@ -329,14 +328,14 @@ WEFT_HOOK hostent* gethostbyname2(const char* name, int af) {
 }
 
 WEFT_HOOK hostent* gethostbyname(const char* name) {
-  if (!fiber_sched()) return libc().gethostbyname(name);
+  if (!rt::on_fiber()) return WEFT_REAL(gethostbyname)(name);
   return gethostbyname2(name, AF_INET);
 }
 
 WEFT_HOOK int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
                               hostent** result, int* h_errnop) {
-  if (!fiber_sched() || !addr || !((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
-    return libc().gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+  if (!rt::on_fiber() || !addr || !((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
+    return WEFT_REAL(gethostbyaddr_r)(addr, len, type, ret, buf, buflen, result, h_errnop);
   *result = nullptr;
   int saved = errno;
   addr_result r = lookup_addr(type, addr);
@@ -344,7 +343,7 @@ WEFT_HOOK int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent
 }
 
 WEFT_HOOK hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
-  if (!fiber_sched()) return libc().gethostbyaddr(addr, len, type);
+  if (!rt::on_fiber()) return WEFT_REAL(gethostbyaddr)(addr, len, type);
   hostent* out = nullptr;
   int herr = 0;
   gethostbyaddr_r(addr, len, type, &tl_host.h, tl_host.buf, sizeof tl_host.buf, &out, &herr);

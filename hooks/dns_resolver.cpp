@@ -57,8 +57,11 @@ struct channel {
 
   ~channel() {
     if (ch) ares_destroy(ch);  // runs the callbacks with ARES_EDESTRUCTION
-    if (epfd >= 0) real::fns().close(epfd);
-    if (wakefd >= 0) real::fns().close(wakefd);
+    if (epfd >= 0) {
+      rt::fd_closing(epfd);  // the scheduler's poller watches it
+      WEFT_REAL(close)(epfd);
+    }
+    if (wakefd >= 0) WEFT_REAL(close)(wakefd);
   }
 };
 
@@ -146,7 +149,7 @@ void pump(channel& c) {
       ares_socket_t fd = evs[i].data.fd;
       if (fd == c.wakefd) {
         std::uint64_t n;
-        while (real::fns().read(fd, &n, sizeof n) > 0) {
+        while (WEFT_REAL(read)(fd, &n, sizeof n) > 0) {
         }
         continue;
       }
@@ -161,14 +164,14 @@ void pump(channel& c) {
 
 // drive() runs the channel until q is done: parks on the epoll fd with
 // c-ares' next timeout. 0, or the errno of a cancel / weft::timeout.
-int drive(channel& c, detail::scheduler* s, query& q) {
+int drive(channel& c, query& q) {
   for (;;) {
     pump(c);
     if (q.done) return 0;
     timeval max{1, 0}, tv;
     timeval* t = ares_timeout(c.ch, &max, &tv);
     ns_t dl = detail::now_ns() + static_cast<ns_t>(t->tv_sec) * 1000000000 + t->tv_usec * 1000 + 1000000;
-    detail::wake w = park_fd(c.epfd, io_event::readable, dl);
+    detail::wake w = rt::park_fd(c.epfd, io_event::readable, dl);
     if (w == detail::wake::notified || w == detail::wake::timeout) continue;
     if (w == detail::wake::cancelled) return ECANCELED;
     if (w == detail::wake::scope_timeout) return ETIMEDOUT;
@@ -178,7 +181,7 @@ int drive(channel& c, detail::scheduler* s, query& q) {
 
 // wait_query() parks the fiber until q is done, driving the channel when
 // nobody else does. 0, or ECANCELED / ETIMEDOUT (q is then abandoned).
-int wait_query(channel& c, detail::scheduler* s, query& q) {
+int wait_query(channel& c, query& q) {
   if (q.done) return 0;
   if (c.driving) {
     // Keep the sockets drained while many fibers submit; if that finished
@@ -187,7 +190,7 @@ int wait_query(channel& c, detail::scheduler* s, query& q) {
     pump(c);
     if (c.driver_q && c.driver_q->done) {
       std::uint64_t one = 1;
-      real::fns().write(c.wakefd, &one, sizeof one);
+      WEFT_REAL(write)(c.wakefd, &one, sizeof one);
     }
   }
   c.waiting.push_back(&q);
@@ -196,7 +199,7 @@ int wait_query(channel& c, detail::scheduler* s, query& q) {
     if (!c.driving) {
       c.driving = true;
       c.driver_q = &q;
-      err = drive(c, s, q);
+      err = drive(c, q);
       c.driving = false;
       c.driver_q = nullptr;
       if (err) break;
@@ -277,7 +280,7 @@ void on_host(void* arg, int status, int, hostent* h) {
 // c-ares doubles the timeout of each retry, glibc does not. 0, or the
 // errno of a cancel / weft::timeout; q is the last request.
 template <class F>
-int attempt(channel& c, detail::scheduler* s, query_ptr& q, F&& submit) {
+int attempt(channel& c, query_ptr& q, F&& submit) {
   int attempts = load_resolv_conf().attempts;
   for (int i = 0;; ++i) {
     try {
@@ -290,7 +293,7 @@ int attempt(channel& c, detail::scheduler* s, query_ptr& q, F&& submit) {
     q = std::make_shared<query>();
     ++c.outstanding;
     submit(new query_ptr(q));
-    if (int err = wait_query(c, s, *q)) return err;
+    if (int err = wait_query(c, *q)) return err;
     if (q->status != ARES_ETIMEOUT || i + 1 >= attempts) return 0;
   }
 }
@@ -298,9 +301,8 @@ int attempt(channel& c, detail::scheduler* s, query_ptr& q, F&& submit) {
 // dns_query() asks DNS for the addresses of one absolute name (no search).
 name_result dns_query(const char* name, int family, int* ares_status) {
   name_result r;
-  detail::scheduler* s = fiber_sched();
-  channel* c = get_channel();
-  if (!c || !s) {
+    channel* c = get_channel();
+  if (!c || !rt::on_fiber()) {
     r.eai = EAI_FAIL;
     return r;
   }
@@ -310,7 +312,7 @@ name_result dns_query(const char* name, int family, int* ares_status) {
   std::string fqdn = name;
   if (fqdn.empty() || fqdn.back() != '.') fqdn += '.';  // absolute: c-ares must not search
   query_ptr q;
-  int err = attempt(*c, s, q, [&](void* arg) {
+  int err = attempt(*c, q, [&](void* arg) {
     ares_getaddrinfo(c->ch, fqdn.c_str(), nullptr, &h, on_addrinfo, arg);
   });
   if (err) {
@@ -415,8 +417,7 @@ int precedence(const host_addr& a) {
 // usable() is RFC 3484 rule 1: the kernel has a route (and a source
 // address) for the destination. Real syscalls, no waiting.
 bool usable(const host_addr& a) {
-  const auto& f = real::fns();
-  int fd = f.socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int fd = WEFT_REAL(socket)(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_storage ss{};
   socklen_t len;
@@ -433,8 +434,8 @@ bool usable(const host_addr& a) {
     s6->sin6_addr = a.a;
     len = sizeof *s6;
   }
-  bool ok = f.connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
-  f.close(fd);
+  bool ok = WEFT_REAL(connect)(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+  WEFT_REAL(close)(fd);
   return ok;
 }
 
@@ -493,14 +494,13 @@ addr_result lookup_addr(int family, const void* addr) {
       }
       continue;
     }
-    detail::scheduler* s = fiber_sched();
-    channel* c = get_channel();
-    if (!c || !s) {
+        channel* c = get_channel();
+    if (!c || !rt::on_fiber()) {
       r.eai = EAI_FAIL;
       continue;
     }
     query_ptr q;
-    int err = attempt(*c, s, q, [&](void* arg) {
+    int err = attempt(*c, q, [&](void* arg) {
       ares_gethostbyaddr(c->ch, addr, family == AF_INET ? 4 : 16, family, on_host, arg);
     });
     if (err) {

@@ -1,17 +1,18 @@
 // hooks/fd_hooks.cpp — creating, closing, duplicating and configuring fds:
-// socket, socketpair, pipe, pipe2, close, fclose, dup, dup2, dup3, fcntl,
-// ioctl(FIONBIO), setsockopt(SO_RCVTIMEO/SO_SNDTIMEO).
+// socket, socketpair, pipe, pipe2, close, close_range, closefrom, fclose,
+// dup, dup2, dup3, fcntl, ioctl(FIONBIO), setsockopt(SO_RCVTIMEO/SNDTIMEO).
 //
-// On a fiber, new sockets and pipes are created non-blocking for real; the
-// user's O_NONBLOCK lives in the fd table and is what F_GETFL reports.
-// close() first wakes every fiber of this thread's scheduler waiting on the
-// fd (they see EBADF) and drops the poller's state for it.
+// Every call is libc's own, on every thread: the hooks never change a file
+// description's flags. They only keep the runtime's fd registry right:
+// what a new fd is (so its first use needs no learning), that a closed or
+// replaced fd's waiters wake with EBADF on every carrier and nothing stays
+// registered for a later file under the number, and that O_NONBLOCK or a
+// socket timeout changed (read again at the next use).
 
 // fcntl and fcntl64 are separate symbols; without this, <fcntl.h> renames
 // fcntl to fcntl64 (meson builds with _FILE_OFFSET_BITS=64).
 #undef _FILE_OFFSET_BITS
 #include "hook_core.hpp"
-#include "sched_registry.hpp"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,151 +23,111 @@
 
 #include <algorithm>
 
-using weft::hooks::fd_entry;
-using weft::hooks::fds;
-namespace hk = weft::hooks;
-namespace real = weft::hooks::real;
+namespace rt = weft::rt;
 
 namespace {
-
-// forget_waiters() wakes the fibers of every carrier waiting on fd with
-// `closed` and drops the pollers' registrations, keeping errno.
-void forget_waiters(int fd) noexcept { weft::detail::forget_fd(fd); }
-
-// created_pair() records two fds made by socketpair/pipe/pipe2.
-void created_pair(const int* fd, bool socket, bool stream, bool user_nb, bool real_nb) noexcept {
-  fds.created(fd[0], socket, stream, user_nb, real_nb);
-  fds.created(fd[1], socket, stream, user_nb, real_nb);
-}
 
 // stream_type() is whether a socket type (with its flags) is SOCK_STREAM.
 bool stream_type(int type) noexcept { return (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM; }
 
-// do_fcntl() is fcntl/fcntl64 with `next` the real one: F_GETFL shows the
-// user's O_NONBLOCK, F_SETFL keeps the real fd non-blocking under a fiber's
-// hooks, F_DUPFD(_CLOEXEC) copies the fd's state.
+// created_pair() records the two fds of socketpair/pipe/pipe2.
+void created_pair(const int* fd, rt::fd_kind kind, bool stream, bool nonblock) noexcept {
+  rt::fd_created(fd[0], kind, stream, nonblock);
+  rt::fd_created(fd[1], kind, stream, nonblock);
+}
+
+// do_fcntl() is fcntl/fcntl64 with `next` the real one: F_SETFL may change
+// O_NONBLOCK, F_DUPFD(_CLOEXEC) makes a copy.
 int do_fcntl(int (*next)(int, int, ...), int fd, int cmd, void* arg) {
-  switch (cmd) {
-    case F_GETFL: {
-      int r = next(fd, cmd);
-      fd_entry* e = fds.peek(fd);
-      if (r >= 0 && e && e->has(hk::fd_real_nb))
-        r = (r & ~O_NONBLOCK) | (e->has(hk::fd_user_nb) ? O_NONBLOCK : 0);
-      return r;
-    }
-    case F_SETFL: {
-      int fl = static_cast<int>(reinterpret_cast<intptr_t>(arg));
-      fd_entry* e = fds.peek(fd);
-      bool forced = e && e->has(hk::fd_real_nb);
-      int r = next(fd, cmd, forced ? (fl | O_NONBLOCK) : fl);
-      if (r == 0 && e && e->has(hk::fd_known)) e->set(hk::fd_user_nb, fl & O_NONBLOCK);
-      return r;
-    }
-    case F_DUPFD:
-    case F_DUPFD_CLOEXEC: {
-      int r = next(fd, cmd, arg);
-      if (r >= 0) fds.copy(fd, r);
-      return r;
-    }
-    default:
-      return next(fd, cmd, arg);
-  }
+  int r = next(fd, cmd, arg);
+  if (r < 0) return r;
+  if (cmd == F_SETFL) rt::flags_changed();
+  else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) rt::fd_copied(fd, r);
+  return r;
 }
 
 // dup_onto() is dup2/dup3: a valid dup onto a different fd closes `to`
 // first, which counts as a close for the fibers waiting on it.
 template <class F>
 int dup_onto(int from, int to, F&& dup) {
-  if (from != to && real::fns().fcntl(from, F_GETFD) >= 0) forget_waiters(to);
+  if (from != to && WEFT_REAL(fcntl)(from, F_GETFD) >= 0) rt::fd_closing(to);
   int r = dup();
-  if (r >= 0 && from != to) fds.copy(from, to);
+  if (r >= 0 && from != to) rt::fd_copied(from, to);
   return r;
+}
+
+// closing_range() is fd_closing() for every fd in [first, last] that can be
+// open (below RLIMIT_NOFILE).
+void closing_range(unsigned first, unsigned last) noexcept {
+  if (rt::in_vfork_child()) return;
+  rlimit rl{};
+  unsigned cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 30)
+                     ? static_cast<unsigned>(rl.rlim_cur) - 1
+                     : (1u << 20);
+  for (unsigned fd = first; fd <= std::min(last, cap); ++fd) rt::fd_closing(static_cast<int>(fd));
 }
 
 }  // namespace
 
 WEFT_HOOK int socket(int domain, int type, int proto) noexcept {
-  bool fiber = hk::fiber_sched() != nullptr;
-  int fd = real::fns().socket(domain, type | (fiber ? SOCK_NONBLOCK : 0), proto);
-  if (fd >= 0) fds.created(fd, true, stream_type(type), type & SOCK_NONBLOCK, fiber && !(type & SOCK_NONBLOCK));
+  int fd = WEFT_REAL(socket)(domain, type, proto);
+  if (fd >= 0) rt::fd_created(fd, rt::fd_kind::socket, stream_type(type), type & SOCK_NONBLOCK);
   return fd;
 }
 
 WEFT_HOOK int socketpair(int domain, int type, int proto, int sv[2]) noexcept {
-  bool fiber = hk::fiber_sched() != nullptr;
-  int r = real::fns().socketpair(domain, type | (fiber ? SOCK_NONBLOCK : 0), proto, sv);
-  if (r == 0) created_pair(sv, true, stream_type(type), type & SOCK_NONBLOCK, fiber && !(type & SOCK_NONBLOCK));
+  int r = WEFT_REAL(socketpair)(domain, type, proto, sv);
+  if (r == 0) created_pair(sv, rt::fd_kind::socket, stream_type(type), type & SOCK_NONBLOCK);
   return r;
 }
 
 WEFT_HOOK int pipe2(int fd[2], int flags) noexcept {
-  bool fiber = hk::fiber_sched() != nullptr;
-  int r = real::fns().pipe2(fd, flags | (fiber ? O_NONBLOCK : 0));
-  if (r == 0) created_pair(fd, false, true, flags & O_NONBLOCK, fiber && !(flags & O_NONBLOCK));
+  int r = WEFT_REAL(pipe2)(fd, flags);
+  if (r == 0) created_pair(fd, rt::fd_kind::pipe, true, flags & O_NONBLOCK);
   return r;
 }
 
 WEFT_HOOK int pipe(int fd[2]) noexcept {
-  if (!hk::fiber_sched()) {
-    int r = real::fns().pipe(fd);
-    if (r == 0) created_pair(fd, false, true, false, false);
-    return r;
-  }
-  return pipe2(fd, 0);
+  int r = WEFT_REAL(pipe)(fd);
+  if (r == 0) created_pair(fd, rt::fd_kind::pipe, true, false);
+  return r;
 }
 
 WEFT_HOOK int close(int fd) {
-  forget_waiters(fd);
-  fds.forget(fd);
-  return real::fns().close(fd);
-}
-
-// forget_range() is close() without the close for every fd in
-// [first, last] that can be open (below RLIMIT_NOFILE).
-static void forget_range(unsigned first, unsigned last) noexcept {
-  rlimit rl{};
-  unsigned cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 30)
-                     ? static_cast<unsigned>(rl.rlim_cur) - 1
-                     : (1u << 20);
-  for (unsigned fd = first; fd <= std::min(last, cap); ++fd) {
-    forget_waiters(static_cast<int>(fd));
-    fds.forget(static_cast<int>(fd));
-  }
+  rt::fd_closing(fd);
+  return WEFT_REAL(close)(fd);
 }
 
 WEFT_HOOK int close_range(unsigned first, unsigned last, int flags) noexcept {
-  if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last) forget_range(first, last);
-  return real::fns().close_range(first, last, flags);
+  if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last) closing_range(first, last);
+  return WEFT_REAL(close_range)(first, last, flags);
 }
 
 WEFT_HOOK void closefrom(int lowfd) noexcept {
-  if (lowfd >= 0) forget_range(static_cast<unsigned>(lowfd), ~0u);
-  real::fns().closefrom(lowfd);
+  if (lowfd >= 0) closing_range(static_cast<unsigned>(lowfd), ~0u);
+  WEFT_REAL(closefrom)(lowfd);
 }
 
 WEFT_HOOK int fclose(FILE* f) {
   if (f) {
     int fd = fileno_unlocked(f);
-    if (fd >= 0) {
-      forget_waiters(fd);
-      fds.forget(fd);
-    }
+    if (fd >= 0) rt::fd_closing(fd);
   }
-  return real::fns().fclose(f);
+  return WEFT_REAL(fclose)(f);
 }
 
 WEFT_HOOK int dup(int fd) noexcept {
-  int r = real::fns().dup(fd);
-  if (r >= 0) fds.copy(fd, r);
+  int r = WEFT_REAL(dup)(fd);
+  if (r >= 0) rt::fd_copied(fd, r);
   return r;
 }
 
 WEFT_HOOK int dup2(int from, int to) noexcept {
-  return dup_onto(from, to, [&] { return real::fns().dup2(from, to); });
+  return dup_onto(from, to, [&] { return WEFT_REAL(dup2)(from, to); });
 }
 
 WEFT_HOOK int dup3(int from, int to, int flags) noexcept {
-  return dup_onto(from, to, [&] { return real::fns().dup3(from, to, flags); });
+  return dup_onto(from, to, [&] { return WEFT_REAL(dup3)(from, to, flags); });
 }
 
 WEFT_HOOK int fcntl(int fd, int cmd, ...) {
@@ -174,7 +135,7 @@ WEFT_HOOK int fcntl(int fd, int cmd, ...) {
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  return do_fcntl(real::fns().fcntl, fd, cmd, arg);
+  return do_fcntl(WEFT_REAL(fcntl), fd, cmd, arg);
 }
 
 WEFT_HOOK int fcntl64(int fd, int cmd, ...) {
@@ -182,46 +143,28 @@ WEFT_HOOK int fcntl64(int fd, int cmd, ...) {
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  return do_fcntl(real::fns().fcntl64, fd, cmd, arg);
+  return do_fcntl(WEFT_REAL_AS(int (*)(int, int, ...), "fcntl64"), fd, cmd, arg);
 }
 
-// ioctl(FIONBIO) sets the user's O_NONBLOCK view; while the hooks keep the
-// real fd non-blocking, only the table changes.
+// ioctl(FIONBIO) sets O_NONBLOCK on the description.
 WEFT_HOOK int ioctl(int fd, unsigned long req, ...) noexcept {
   va_list ap;
   va_start(ap, req);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  if (req != FIONBIO) return real::fns().ioctl(fd, req, arg);
-  fd_entry* e = fds.peek(fd);
-  if (e && e->has(hk::fd_real_nb)) {
-    if (real::fns().fcntl(fd, F_GETFD) < 0) return -1;  // EBADF, as ioctl would say
-    e->set(hk::fd_user_nb, *static_cast<const int*>(arg) != 0);
-    return 0;
-  }
-  int r = real::fns().ioctl(fd, req, arg);
-  if (r == 0 && e && e->has(hk::fd_known)) e->set(hk::fd_user_nb, *static_cast<const int*>(arg) != 0);
+  int r = WEFT_REAL(ioctl)(fd, req, arg);
+  if (r == 0 && req == FIONBIO) rt::flags_changed();
   return r;
 }
 
-// setsockopt() records SO_RCVTIMEO / SO_SNDTIMEO as the kernel stored them.
+// setsockopt() of SO_RCVTIMEO / SO_SNDTIMEO changes how long the hooks wait.
 WEFT_HOOK int setsockopt(int fd, int level, int name, const void* val, socklen_t len) noexcept {
-  int r = real::fns().setsockopt(fd, level, name, val, len);
+  int r = WEFT_REAL(setsockopt)(fd, level, name, val, len);
   if (r != 0 || level != SOL_SOCKET) return r;
-  int dir;
-  if (name == SO_RCVTIMEO) dir = 0;
-  else if (name == SO_SNDTIMEO) dir = 1;
+  bool timeo = name == SO_RCVTIMEO || name == SO_SNDTIMEO;
 #ifdef SO_RCVTIMEO_NEW
-  else if (name == SO_RCVTIMEO_NEW) dir = 0;
-  else if (name == SO_SNDTIMEO_NEW) dir = 1;
+  timeo = timeo || name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW;
 #endif
-  else return r;
-  fd_entry* e = fds.peek(fd);
-  if (!e || !e->has(hk::fd_known)) return r;  // learned from the kernel on first use
-  timeval tv{};
-  socklen_t tl = sizeof tv;
-  if (::getsockopt(fd, SOL_SOCKET, dir == 0 ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &tl) == 0)
-    e->timeo_ns[dir].store(std::int64_t(tv.tv_sec) * 1000000000 + std::int64_t(tv.tv_usec) * 1000,
-                           std::memory_order_relaxed);
+  if (timeo) rt::flags_changed();
   return r;
 }

@@ -1,37 +1,35 @@
-// hooks/hook_core.cpp — parking for the hooks, through the runtime's
-// detail::wait_fd (the poller on a fiber, poll(2) on a plain thread).
+// hooks/hook_core.cpp — see hook_core.hpp.
 #include "hook_core.hpp"
 
-#include <atomic>
-
 namespace weft::hooks {
-namespace {
-constinit std::atomic<unsigned long> g_parks{0};
-}
 
-unsigned long parks() noexcept { return g_parks.load(std::memory_order_relaxed); }
+unsigned long parks() noexcept { return rt::parks(); }
 
-int wake_errno(detail::wake r, int expiry) noexcept {
+int wake_errno(wake r, int expiry) noexcept {
   switch (r) {
-    case detail::wake::closed: return EBADF;
-    case detail::wake::timeout: return expiry;
-    case detail::wake::scope_timeout: return ETIMEDOUT;
-    case detail::wake::cancelled: return ECANCELED;
-    case detail::wake::interrupted: return EINTR;
+    case wake::closed: return EBADF;
+    case wake::timeout: return expiry;
+    case wake::scope_timeout: return ETIMEDOUT;
+    case wake::cancelled: return ECANCELED;
+    case wake::interrupted: return EINTR;
     default: return EIO;  // not reached: notified is handled by the callers
   }
 }
 
-detail::wake park_fd(int fd, io_event ev, ns_t deadline, sig_mode sig, const sigset_t* sigmask) {
-  g_parks.fetch_add(1, std::memory_order_relaxed);
-  return detail::wait_fd(fd, ev, deadline, sig, sigmask);
+void iov_rest::from(const iovec* iov, std::size_t n, std::size_t skip) {
+  std::size_t i = 0;
+  while (i < n && skip >= iov[i].iov_len) skip -= iov[i++].iov_len;
+  v.assign(iov + i, iov + n);
+  if (!v.empty()) {
+    v[0].iov_base = static_cast<char*>(v[0].iov_base) + skip;
+    v[0].iov_len -= skip;
+  }
 }
 
-detail::wake park_until(ns_t deadline, const sigset_t* sigmask) {
-  g_parks.fetch_add(1, std::memory_order_relaxed);
-  detail::waiter w;
-  return detail::block_local(
-      w, {.deadline = deadline, .reason = detail::wait_reason::sleep, .sig = sig_mode::always, .sigmask = sigmask});
+std::size_t total(const iovec* iov, std::size_t n) noexcept {
+  std::size_t t = 0;
+  for (std::size_t i = 0; i < n; ++i) t += iov[i].iov_len;
+  return t;
 }
 
 }  // namespace weft::hooks

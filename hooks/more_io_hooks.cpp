@@ -1,12 +1,14 @@
-// hooks/more_io_hooks.cpp — recvmmsg and sendmmsg on fibers, through
-// hooked_io (its byte count is a message count here).
+// hooks/more_io_hooks.cpp — recvmmsg and sendmmsg on fibers, as custom
+// operations of rt::perform (io_op.hpp) driven by blocking_call (its byte
+// count is a message count here).
 //
 // recvmmsg, like the blocking call, waits until all vlen messages arrived
 // (MSG_WAITFORONE: until the first one); its `timeout` is checked after
 // each batch of messages, as the kernel checks it after each datagram, and
 // is updated with the time left. sendmmsg waits until all vlen messages went
-// out. After some progress, a timeout, cancel or error returns the count so
-// far. MSG_DONTWAIT passes straight through.
+// out; a message a stream socket took only in part is finished like a
+// blocking sendmsg. After some progress, a timeout, cancel or error returns
+// the count so far. MSG_DONTWAIT passes straight through.
 //
 // shutdown() needs no hook: the kernel raises EPOLLIN|EPOLLRDHUP (and
 // EPOLLOUT) on the socket itself, so fibers parked on it wake, retry and
@@ -18,44 +20,47 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <vector>
 
 namespace hk = weft::hooks;
-using weft::io_event;
-using weft::detail::ns_t;
+namespace rt = weft::rt;
+using rt::ns_t;
 
 namespace {
 
-// rf() is hooks/real.hpp's table of the real libc functions.
-const weft::hooks::real::table& rf() noexcept { return weft::hooks::real::fns(); }
+// A recvmmsg or sendmmsg in progress: the custom operation's context.
+struct mmsg_call {
+  int fd;
+  mmsghdr* v;
+  unsigned n;
+  int flags;
+  timespec* timeout;    // recvmmsg's own timeout (the plain call's argument)
+  ns_t deadline;        // recvmmsg: when `timeout` runs out
+  unsigned done = 0;    // messages moved before this attempt
+  bool expired = false; // recvmmsg: the timeout passed after a message
+};
 
-}  // namespace
-
-WEFT_HOOK int recvmmsg(int fd, mmsghdr* v, unsigned n, int flags, timespec* t) {
-  if (flags & MSG_DONTWAIT) return rf().recvmmsg(fd, v, n, flags, t);
-  if (!hk::fiber_sched()) {  // a plain thread: emulate only where a fiber made the fd non-blocking
-    hk::fd_entry* e = hk::fds.peek(fd);
-    if (!e || !e->emulating()) return rf().recvmmsg(fd, v, n, flags, t);
+// recv_attempt() is one recvmmsg of the messages still missing.
+ssize_t recv_attempt(void* ctx, bool blocking) {
+  auto* c = static_cast<mmsg_call*>(ctx);
+  if (blocking) {
+    int r = WEFT_REAL(recvmmsg)(c->fd, c->v, c->n, c->flags, c->timeout);
+    return r < 0 ? -errno : r;
   }
-  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return rf().recvmmsg(fd, v, n, flags, t);
-  ns_t deadline = t ? weft::detail::now_ns() + ns_t(t->tv_sec) * 1000000000 + t->tv_nsec : weft::detail::no_deadline;
-  bool expired = false;
-  int r = static_cast<int>(hk::hooked_io(
-      fd, io_event::readable,
-      [&](std::size_t done) -> ssize_t {
-        if (expired || done >= n) return 0;  // stop: hooked_io returns `done`
-        int r = rf().recvmmsg(fd, v + done, n - static_cast<unsigned>(done), flags & ~MSG_WAITFORONE, nullptr);
-        // The kernel checks the call's own timeout after each message.
-        if (r > 0 && t && weft::detail::now_ns() >= deadline) expired = true;
-        return r;
-      },
-      (flags & MSG_WAITFORONE) ? 0 : n));
-  if (t && r >= 0) {
-    ns_t left = std::max<ns_t>(0, deadline - weft::detail::now_ns());
-    *t = {static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
-  }
+  if (c->expired || c->done >= c->n) return 0;  // stop: blocking_call returns the count
+  long r = syscall(SYS_recvmmsg, c->fd, c->v + c->done, c->n - c->done, (c->flags & ~MSG_WAITFORONE) | MSG_DONTWAIT,
+                   nullptr);
+  if (r < 0) return -errno;
+  // The kernel checks the call's own timeout after each message.
+  if (r > 0 && c->timeout && rt::now_ns() >= c->deadline) c->expired = true;
   return r;
+}
+
+// send_attempt() is one sendmmsg of the messages still to go.
+ssize_t send_attempt(void* ctx, bool blocking) {
+  auto* c = static_cast<mmsg_call*>(ctx);
+  long r = blocking ? syscall(SYS_sendmmsg, c->fd, c->v, c->n, c->flags)
+                    : syscall(SYS_sendmmsg, c->fd, c->v + c->done, c->n - c->done, c->flags | MSG_DONTWAIT);
+  return r < 0 ? -errno : r;
 }
 
 // finish_message() sends the rest of a message a non-blocking sendmmsg sent
@@ -63,38 +68,53 @@ WEFT_HOOK int recvmmsg(int fd, mmsghdr* v, unsigned n, int flags, timespec* t) {
 // everything, parking as needed); adds to msg_len. False if it stopped short.
 bool finish_message(int fd, mmsghdr& m, int flags) {
   const msghdr& h = m.msg_hdr;
-  std::size_t skip = m.msg_len, total = 0;
-  std::vector<iovec> rest;
-  for (std::size_t i = 0; i < h.msg_iovlen; ++i) {
-    total += h.msg_iov[i].iov_len;
-    if (skip >= h.msg_iov[i].iov_len) {
-      skip -= h.msg_iov[i].iov_len;
-      continue;
-    }
-    rest.push_back({static_cast<char*>(h.msg_iov[i].iov_base) + skip, h.msg_iov[i].iov_len - skip});
-    skip = 0;
-  }
-  if (m.msg_len >= total) return true;
+  std::size_t all = hk::total(h.msg_iov, h.msg_iovlen);
+  if (m.msg_len >= all) return true;
+  hk::iov_rest rest;
+  rest.from(h.msg_iov, h.msg_iovlen, m.msg_len);
   msghdr r{};
-  r.msg_iov = rest.data();
-  r.msg_iovlen = rest.size();
+  r.msg_iov = rest.v.data();
+  r.msg_iovlen = rest.v.size();
   ssize_t k = ::sendmsg(fd, &r, flags);  // the hook: a blocking-style full send
   if (k > 0) m.msg_len += static_cast<unsigned>(k);
-  return m.msg_len >= total;
+  return m.msg_len >= all;
+}
+
+// custom_op() is the io_op of a custom operation on c.
+rt::io_op custom_op(mmsg_call& c, ssize_t (*fn)(void*, bool), weft::io_event dir) {
+  return {.code = rt::op_code::custom, .fd = c.fd, .custom = fn, .ctx = &c, .custom_dir = dir};
+}
+
+}  // namespace
+
+WEFT_HOOK int recvmmsg(int fd, mmsghdr* v, unsigned n, int flags, timespec* t) {
+  if ((flags & MSG_DONTWAIT) || !rt::on_fiber()) return WEFT_REAL(recvmmsg)(fd, v, n, flags, t);
+  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return WEFT_REAL(recvmmsg)(fd, v, n, flags, t);
+  mmsg_call c{fd, v, n, flags, t, t ? rt::now_ns() + ns_t(t->tv_sec) * 1000000000 + t->tv_nsec : rt::no_deadline};
+  rt::io_op op = custom_op(c, &recv_attempt, weft::io_event::readable);
+  int r = static_cast<int>(hk::blocking_call(op, (flags & MSG_WAITFORONE) ? 0 : n, EAGAIN,
+                                             [&](rt::io_op&, std::size_t done) { c.done = static_cast<unsigned>(done); }));
+  if (t && r >= 0) {
+    ns_t left = std::max<ns_t>(0, c.deadline - rt::now_ns());
+    *t = {static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+  }
+  return r;
 }
 
 WEFT_HOOK int sendmmsg(int fd, mmsghdr* v, unsigned n, int flags) {
-  if (flags & MSG_DONTWAIT) return rf().sendmmsg(fd, v, n, flags);
-  bool stop = false;
-  return static_cast<int>(hk::hooked_io(
-      fd, io_event::writable,
-      [&](std::size_t done) -> ssize_t {
-        if (stop || done >= n) return 0;
-        int r = rf().sendmmsg(fd, v + done, n - static_cast<unsigned>(done), flags);
-        // A non-blocking stream socket may take only part of the last message;
-        // the blocking call would have sent all of it.
-        if (r > 0 && !finish_message(fd, v[done + r - 1], flags)) stop = true;
-        return r;
-      },
-      n));
+  if ((flags & MSG_DONTWAIT) || !rt::on_fiber()) return WEFT_REAL(sendmmsg)(fd, v, n, flags);
+  rt::fd_facts f = rt::facts(fd);
+  if (!f.pollable() || f.nonblock) return WEFT_REAL(sendmmsg)(fd, v, n, flags);
+  mmsg_call c{fd, v, n, flags, nullptr, rt::no_deadline};
+  while (c.done < n) {
+    rt::io_op op = custom_op(c, &send_attempt, weft::io_event::writable);
+    int r = static_cast<int>(hk::blocking_call(op));
+    if (r < 0) return c.done ? static_cast<int>(c.done) : -1;
+    if (r == 0) break;
+    c.done += static_cast<unsigned>(r);
+    // A non-blocking stream socket may take only part of the last message;
+    // the blocking call would have sent all of it.
+    if (!finish_message(fd, v[c.done - 1], flags)) break;
+  }
+  return static_cast<int>(c.done);
 }

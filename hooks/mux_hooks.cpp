@@ -44,8 +44,20 @@ using weft::detail::wake;
 
 namespace {
 
-// rf() is hooks/real.hpp's table of the real libc functions.
-const weft::hooks::real::table& rf() noexcept { return weft::hooks::real::fns(); }
+namespace rt = weft::rt;
+
+// The real calls (the hooks would call themselves).
+int real_ppoll(pollfd* f, nfds_t n, const timespec* t, const sigset_t* m) { return WEFT_REAL(ppoll)(f, n, t, m); }
+int real_pselect(int n, fd_set* r, fd_set* w, fd_set* x, const timespec* t, const sigset_t* m) {
+  return WEFT_REAL(pselect)(n, r, w, x, t, m);
+}
+int real_select(int n, fd_set* r, fd_set* w, fd_set* x, timeval* t) { return WEFT_REAL(select)(n, r, w, x, t); }
+using pwait2_fn = int (*)(int, epoll_event*, int, const timespec*, const sigset_t*);
+// real_pwait2() is libc's epoll_pwait2, or nullptr if this libc lacks it.
+pwait2_fn real_pwait2() noexcept {
+  static const auto f = reinterpret_cast<pwait2_fn>(weft::detail::libc_next_opt("epoll_pwait2"));
+  return f;
+}
 
 constexpr timespec zero_ts{0, 0};
 
@@ -85,8 +97,8 @@ int private_epoll(const std::vector<pollfd>& set) noexcept {
 template <class Look>
 int wait_loop(int fd, ns_t deadline, const sigset_t* mask, Look&& look) {
   for (;;) {
-    wake w = fd < 0 ? hk::park_until(deadline, mask)
-                    : hk::park_fd(fd, io_event::readable, deadline, hk::sig_mode::always, mask);
+    wake w = fd < 0 ? rt::park_until(deadline, mask)
+                    : rt::park_fd(fd, io_event::readable, deadline, rt::sig_mode::always, mask);
     if (w == wake::notified || w == wake::timeout || w == wake::closed) {
       int r = look();
       if (r != 0 || w == wake::timeout) return r;
@@ -96,15 +108,14 @@ int wait_loop(int fd, ns_t deadline, const sigset_t* mask, Look&& look) {
       }
       continue;
     }
-    errno = hk::wake_errno(w, 0);
+    errno = weft::hooks::wake_errno(w, 0);
     return -1;
   }
 }
 
 // poll_set() waits for a poll set on a fiber: first look was empty.
 template <class Look>
-int poll_set(weft::detail::scheduler* s, const std::vector<pollfd>& set, ns_t deadline, const sigset_t* mask,
-             Look&& look) {
+int poll_set(const std::vector<pollfd>& set, ns_t deadline, const sigset_t* mask, Look&& look) {
   bool any = std::any_of(set.begin(), set.end(), [](const pollfd& p) { return p.fd >= 0; });
   int ep = -1;
   if (any) {
@@ -114,25 +125,24 @@ int poll_set(weft::detail::scheduler* s, const std::vector<pollfd>& set, ns_t de
   int r = wait_loop(ep, deadline, mask, look);
   if (ep >= 0) {
     int e = errno;
-    s->io().forget(ep);
-    hk::real::fns().close(ep);
+    rt::fd_closing(ep);
+    WEFT_REAL(close)(ep);
     errno = e;
   }
   return r;
 }
 
 int do_ppoll(pollfd* fds, nfds_t n, const timespec* t, const sigset_t* mask) {
-  weft::detail::scheduler* s = hk::fiber_sched();
-  if (!s || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return rf().ppoll(fds, n, t, mask);
-  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return rf().ppoll(fds, n, t, mask);
+  if (!rt::on_fiber() || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return real_ppoll(fds, n, t, mask);
+  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return real_ppoll(fds, n, t, mask);
   int saved = errno;
   ns_t deadline = deadline_of(t);
-  auto look = [&] { return rf().ppoll(fds, n, &zero_ts, mask); };
+  auto look = [&] { return real_ppoll(fds, n, &zero_ts, mask); };
   int r = look();
   if (r != 0) return r;
   std::vector<pollfd> set(fds, fds + n);
-  r = poll_set(s, set, deadline, mask, look);
-  if (r == -2) return rf().ppoll(fds, n, t, mask);
+  r = poll_set(set, deadline, mask, look);
+  if (r == -2) return real_ppoll(fds, n, t, mask);
   if (r >= 0) errno = saved;
   return r;
 }
@@ -197,17 +207,17 @@ struct sel_state {
 };
 
 // do_select() is select (tv) or pselect (ts, mask) on a fiber.
-int do_select(weft::detail::scheduler* s, int nfds, fd_set* r, fd_set* w, fd_set* x, ns_t deadline, bool is_p,
+int do_select(int nfds, fd_set* r, fd_set* w, fd_set* x, ns_t deadline, bool is_p,
               const sigset_t* mask) {
   int saved = errno;
   sel_state st(nfds, r, w, x);
   auto look = [&] {
     int n;
     if (is_p) {
-      n = rf().pselect(st.nfds, st.set(0), st.set(1), st.set(2), &zero_ts, mask);
+      n = real_pselect(st.nfds, st.set(0), st.set(1), st.set(2), &zero_ts, mask);
     } else {
       timeval z{0, 0};
-      n = rf().select(st.nfds, st.set(0), st.set(1), st.set(2), &z);
+      n = real_select(st.nfds, st.set(0), st.set(1), st.set(2), &z);
     }
     if (n >= 0) st.publish();  // on 0 this clears the sets, as the real call does
     return n;
@@ -215,11 +225,11 @@ int do_select(weft::detail::scheduler* s, int nfds, fd_set* r, fd_set* w, fd_set
   int n = look();
   if (n != 0) return n;
   std::vector<pollfd> set = st.as_poll();
-  n = poll_set(s, set, deadline, mask, look);
+  n = poll_set(set, deadline, mask, look);
   if (n == -2) {  // no private epoll: block in the real call for the time left
     ns_t left = deadline == weft::detail::no_deadline ? -1 : std::max<ns_t>(0, deadline - weft::detail::now_ns());
     timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
-    n = rf().pselect(st.nfds, st.set(0), st.set(1), st.set(2), left < 0 ? nullptr : &ts, mask);
+    n = real_pselect(st.nfds, st.set(0), st.set(1), st.set(2), left < 0 ? nullptr : &ts, mask);
     if (n >= 0) st.publish();
   }
   if (n >= 0) errno = saved;
@@ -229,12 +239,11 @@ int do_select(weft::detail::scheduler* s, int nfds, fd_set* r, fd_set* w, fd_set
 // do_epoll() is epoll_wait / epoll_pwait / epoll_pwait2 on the user's epoll
 // fd; `t` is nullptr for no deadline.
 int do_epoll(int ep, epoll_event* ev, int max, const timespec* t, const sigset_t* mask, bool p) {
-  weft::detail::scheduler* s = hk::fiber_sched();
   auto look = [&] {
-    int r = p ? rf().epoll_pwait(ep, ev, max, 0, mask) : rf().epoll_wait(ep, ev, max, 0);
+    int r = p ? WEFT_REAL(epoll_pwait)(ep, ev, max, 0, mask) : WEFT_REAL(epoll_wait)(ep, ev, max, 0);
     // epoll with a zero timeout never reports EINTR; ppoll does: it delivers
     // a pending signal the mask unblocks, as the waiting call would.
-    if (r == 0 && mask && rf().ppoll(nullptr, 0, &zero_ts, mask) < 0) return -1;
+    if (r == 0 && mask && real_ppoll(nullptr, 0, &zero_ts, mask) < 0) return -1;
     return r;
   };
   int saved = errno;
@@ -260,18 +269,19 @@ WEFT_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* t, const sigset_t* ma
 }
 
 WEFT_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* t, const sigset_t* mask, size_t fdslen) {
-  if (fdslen / sizeof(pollfd) < n && rf().ppoll_chk) return rf().ppoll_chk(fds, n, t, mask, fdslen);
+  if (fdslen / sizeof(pollfd) < n)
+    return WEFT_REAL_AS(int (*)(pollfd*, nfds_t, const timespec*, const sigset_t*, size_t), "__ppoll_chk")(
+        fds, n, t, mask, fdslen);
   return do_ppoll(fds, n, t, mask);
 }
 
 WEFT_HOOK int select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
-  weft::detail::scheduler* s = hk::fiber_sched();
-  if (!s || (tv && tv->tv_sec == 0 && tv->tv_usec == 0)) return rf().select(nfds, r, w, x, tv);
-  if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)) return rf().select(nfds, r, w, x, tv);
+  if (!rt::on_fiber() || (tv && tv->tv_sec == 0 && tv->tv_usec == 0)) return real_select(nfds, r, w, x, tv);
+  if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)) return real_select(nfds, r, w, x, tv);
   timespec ts{};
   if (tv) ts = {tv->tv_sec, tv->tv_usec * 1000L};
   ns_t deadline = deadline_of(tv ? &ts : nullptr);
-  int n = do_select(s, nfds, r, w, x, deadline, false, nullptr);
+  int n = do_select(nfds, r, w, x, deadline, false, nullptr);
   if (tv && (n >= 0 || errno == ETIMEDOUT || errno == ECANCELED || errno == EINTR) &&
       deadline != weft::detail::no_deadline) {
     // Linux stores the time not slept.
@@ -283,30 +293,30 @@ WEFT_HOOK int select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
 }
 
 WEFT_HOOK int pselect(int nfds, fd_set* r, fd_set* w, fd_set* x, const timespec* t, const sigset_t* mask) {
-  weft::detail::scheduler* s = hk::fiber_sched();
-  if (!s || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return rf().pselect(nfds, r, w, x, t, mask);
-  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return rf().pselect(nfds, r, w, x, t, mask);
-  return do_select(s, nfds, r, w, x, deadline_of(t), true, mask);
+  if (!rt::on_fiber() || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return real_pselect(nfds, r, w, x, t, mask);
+  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return real_pselect(nfds, r, w, x, t, mask);
+  return do_select(nfds, r, w, x, deadline_of(t), true, mask);
 }
 
 WEFT_HOOK int epoll_wait(int ep, epoll_event* ev, int max, int timeout) {
-  if (!hk::fiber_sched() || timeout == 0) return rf().epoll_wait(ep, ev, max, timeout);
+  if (!rt::on_fiber() || timeout == 0) return WEFT_REAL(epoll_wait)(ep, ev, max, timeout);
   timespec buf;
   return do_epoll(ep, ev, max, ms_ts(timeout, &buf), nullptr, false);
 }
 
 WEFT_HOOK int epoll_pwait(int ep, epoll_event* ev, int max, int timeout, const sigset_t* mask) {
-  if (!hk::fiber_sched() || timeout == 0) return rf().epoll_pwait(ep, ev, max, timeout, mask);
+  if (!rt::on_fiber() || timeout == 0) return WEFT_REAL(epoll_pwait)(ep, ev, max, timeout, mask);
   timespec buf;
   return do_epoll(ep, ev, max, ms_ts(timeout, &buf), mask, true);
 }
 
 WEFT_HOOK int epoll_pwait2(int ep, epoll_event* ev, int max, const timespec* t, const sigset_t* mask) {
-  if (!rf().epoll_pwait2) {
+  pwait2_fn real = real_pwait2();
+  if (!real) {
     errno = ENOSYS;
     return -1;
   }
-  if (!hk::fiber_sched() || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return rf().epoll_pwait2(ep, ev, max, t, mask);
-  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return rf().epoll_pwait2(ep, ev, max, t, mask);
+  if (!rt::on_fiber() || (t && t->tv_sec == 0 && t->tv_nsec == 0)) return real(ep, ev, max, t, mask);
+  if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)) return real(ep, ev, max, t, mask);
   return do_epoll(ep, ev, max, t, mask, true);
 }

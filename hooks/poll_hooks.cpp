@@ -14,7 +14,7 @@
 #include <sys/epoll.h>
 
 namespace hk = weft::hooks;
-namespace real = weft::hooks::real;
+namespace rt = weft::rt;
 using weft::io_event;
 using weft::detail::ns_t;
 using weft::detail::wake;
@@ -40,8 +40,11 @@ int watch_set(pollfd* fds, nfds_t n) noexcept {
   return ep;
 }
 
+// real_poll() is libc's poll.
+int real_poll(pollfd* fds, nfds_t n, int timeout) { return WEFT_REAL(poll)(fds, n, timeout); }
+
 // fiber_poll() is poll on a fiber whose set is not ready yet.
-int fiber_poll(weft::detail::scheduler* s, pollfd* fds, nfds_t n, int timeout) {
+int fiber_poll(pollfd* fds, nfds_t n, int timeout) {
   ns_t deadline = timeout < 0 ? weft::detail::no_deadline : weft::detail::now_ns() + ns_t(timeout) * 1000000;
   int single = -1;
   io_event ev = io_event::readable;
@@ -52,22 +55,22 @@ int fiber_poll(weft::detail::scheduler* s, pollfd* fds, nfds_t n, int timeout) {
   int ep = -1;
   if (single < 0 && n > 0) {
     ep = watch_set(fds, n);
-    if (ep < 0) return real::fns().poll(fds, n, timeout);
+    if (ep < 0) return real_poll(fds, n, timeout);
   }
   int r;
   for (;;) {
-    wake w = n == 0 ? hk::park_until(deadline)
-                    : hk::park_fd(single >= 0 ? single : ep, single >= 0 ? ev : io_event::readable, deadline,
-                                  hk::sig_mode::always);
+    wake w = n == 0 ? rt::park_until(deadline)
+                    : rt::park_fd(single >= 0 ? single : ep, single >= 0 ? ev : io_event::readable, deadline,
+                                  rt::sig_mode::always);
     if (w == wake::notified) {
-      r = real::fns().poll(fds, n, 0);
+      r = real_poll(fds, n, 0);
       if (r != 0) break;
       continue;
     }
     if (w == wake::timeout) {
       r = 0;
     } else if (w == wake::closed && single >= 0) {
-      r = real::fns().poll(fds, n, 0);  // POLLNVAL, as poll reports a closed fd
+      r = real_poll(fds, n, 0);  // POLLNVAL, as poll reports a closed fd
       if (r == 0) continue;
     } else {
       errno = hk::wake_errno(w, 0);
@@ -76,21 +79,20 @@ int fiber_poll(weft::detail::scheduler* s, pollfd* fds, nfds_t n, int timeout) {
     break;
   }
   if (ep >= 0) {
-    s->io().forget(ep);
-    real::fns().close(ep);
+    rt::fd_closing(ep);
+    WEFT_REAL(close)(ep);
   }
   return r;
 }
 
 int do_poll(pollfd* fds, nfds_t n, int timeout) {
-  weft::detail::scheduler* s = hk::fiber_sched();
-  if (!s || timeout == 0) return real::fns().poll(fds, n, timeout);
+  if (timeout == 0 || !rt::on_fiber()) return real_poll(fds, n, timeout);
   int saved = errno;
   if (n > 0) {
-    int r = real::fns().poll(fds, n, 0);
+    int r = real_poll(fds, n, 0);
     if (r != 0) return r;
   }
-  int r = fiber_poll(s, fds, n, timeout);
+  int r = fiber_poll(fds, n, timeout);
   if (r >= 0) errno = saved;
   return r;
 }
@@ -100,6 +102,7 @@ int do_poll(pollfd* fds, nfds_t n, int timeout) {
 WEFT_HOOK int poll(pollfd* fds, nfds_t n, int timeout) { return do_poll(fds, n, timeout); }
 
 WEFT_HOOK int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
-  if (fdslen / sizeof(pollfd) < n) return real::fns().poll_chk(fds, n, timeout, fdslen);
+  if (fdslen / sizeof(pollfd) < n)
+    return WEFT_REAL_AS(int (*)(pollfd*, nfds_t, int, size_t), "__poll_chk")(fds, n, timeout, fdslen);
   return do_poll(fds, n, timeout);
 }

@@ -15,15 +15,17 @@
 // signal has a small ring of action records; a record is reused only
 // `ring` installations later.
 #include "hook_core.hpp"
-#include "signals.hpp"
 
 #include <signal.h>
 
 #include <atomic>
 
-namespace real = weft::hooks::real;
-
 namespace {
+
+// real_sigaction() is libc's sigaction.
+int real_sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  return WEFT_REAL(sigaction)(sig, act, old);
+}
 
 constexpr int ring = 8;
 
@@ -49,13 +51,13 @@ void trampoline(int sig, siginfo_t* info, void* uctx) {
     else a->sa_handler(sig);
   }
   int saved = errno;
-  weft::detail::signal_caught(sig, restart);
+  weft::rt::signal_caught(sig, restart);
   errno = saved;
 }
 
 // do_sigaction() is sigaction with the trampoline in between.
 int do_sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-  if (sig <= 0 || sig >= _NSIG) return real::fns().sigaction(sig, act, old);
+  if (sig <= 0 || sig >= _NSIG) return real_sigaction(sig, act, old);
   const struct sigaction* prev = g_act[sig].load(std::memory_order_acquire);
   struct sigaction kold;
   int r;
@@ -67,10 +69,10 @@ int do_sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
     k.sa_sigaction = trampoline;
     k.sa_flags |= SA_SIGINFO;
     g_act[sig].store(rec, std::memory_order_release);  // before the kernel can call it
-    r = real::fns().sigaction(sig, &k, &kold);
+    r = real_sigaction(sig, &k, &kold);
     if (r != 0) g_act[sig].store(prev, std::memory_order_release);
   } else {
-    r = real::fns().sigaction(sig, act, &kold);
+    r = real_sigaction(sig, act, &kold);
     if (r == 0 && act) g_act[sig].store(nullptr, std::memory_order_release);
   }
   if (r == 0 && old) {

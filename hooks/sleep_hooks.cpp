@@ -13,7 +13,7 @@
 #include <time.h>
 
 namespace hk = weft::hooks;
-namespace real = weft::hooks::real;
+namespace rt = weft::rt;
 using weft::detail::ns_t;
 using weft::detail::wake;
 
@@ -39,12 +39,12 @@ ns_t after(ns_t d) noexcept {
 // sleep_until() parks the running fiber until `deadline` (monotonic ns), or
 // yields once if it already passed. Returns 0, or EINTR / ETIMEDOUT /
 // ECANCELED.
-int sleep_until(weft::detail::scheduler* s, ns_t deadline) {
+int sleep_until(ns_t deadline) {
   if (deadline <= weft::detail::now_ns()) {
-    s->yield();
+    rt::yield();
     return 0;
   }
-  wake r = hk::park_until(deadline);
+  wake r = rt::park_until(deadline);
   return r == wake::timeout ? 0 : hk::wake_errno(r, 0);
 }
 
@@ -60,10 +60,9 @@ void left(ns_t deadline, timespec* rem) noexcept {
 }  // namespace
 
 WEFT_HOOK unsigned sleep(unsigned sec) {
-  weft::detail::scheduler* s = hk::fiber_sched();
-  if (!s) return real::fns().sleep(sec);
+  if (!rt::on_fiber()) return WEFT_REAL(sleep)(sec);
   ns_t deadline = after(ns_t(sec) * ns_per_s);
-  int err = sleep_until(s, deadline);
+  int err = sleep_until(deadline);
   if (!err) return 0;
   timespec rem;
   left(deadline, &rem);
@@ -72,23 +71,21 @@ WEFT_HOOK unsigned sleep(unsigned sec) {
 }
 
 WEFT_HOOK int usleep(useconds_t us) {
-  weft::detail::scheduler* s = hk::fiber_sched();
-  if (!s) return real::fns().usleep(us);
-  int err = sleep_until(s, after(ns_t(us) * 1000));
+  if (!rt::on_fiber()) return WEFT_REAL(usleep)(us);
+  int err = sleep_until(after(ns_t(us) * 1000));
   if (!err) return 0;
   errno = err;
   return -1;
 }
 
 WEFT_HOOK int nanosleep(const timespec* req, timespec* rem) {
-  weft::detail::scheduler* s = hk::fiber_sched();
-  if (!s || !req) return real::fns().nanosleep(req, rem);
+  if (!req || !rt::on_fiber()) return WEFT_REAL(nanosleep)(req, rem);
   if (!valid(req)) {
     errno = EINVAL;
     return -1;
   }
   ns_t deadline = after(ts_ns(*req));
-  int err = sleep_until(s, deadline);
+  int err = sleep_until(deadline);
   if (!err) return 0;
   left(deadline, rem);
   errno = err;
@@ -96,9 +93,8 @@ WEFT_HOOK int nanosleep(const timespec* req, timespec* rem) {
 }
 
 WEFT_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
-  weft::detail::scheduler* s = hk::fiber_sched();
   bool known = clock == CLOCK_MONOTONIC || clock == CLOCK_REALTIME || clock == CLOCK_BOOTTIME || clock == CLOCK_TAI;
-  if (!s || !req || !known) return real::fns().clock_nanosleep(clock, flags, req, rem);
+  if (!req || !known || !rt::on_fiber()) return WEFT_REAL(clock_nanosleep)(clock, flags, req, rem);
   if (!valid(req)) return EINVAL;
   ns_t deadline;
   if (flags & TIMER_ABSTIME) {
@@ -112,7 +108,7 @@ WEFT_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, t
   } else {
     deadline = after(ts_ns(*req));
   }
-  int err = sleep_until(s, deadline);
+  int err = sleep_until(deadline);
   if (err) left(deadline, rem);
   return err;
 }

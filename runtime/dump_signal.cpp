@@ -17,6 +17,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <sstream>
 #include <string>
 
@@ -30,7 +33,7 @@ int g_signal = 0;
 void on_dump_signal(int) {
   int saved = errno;
   for (auto& p : g_pipes)
-    if (int fd = p.load(std::memory_order_acquire); fd > 0) (void)!::write(fd, "d", 1);
+    if (int fd = p.load(std::memory_order_acquire); fd > 0) (void)!syscall(SYS_write, fd, "d", 1);
   errno = saved;
 }
 
@@ -39,7 +42,7 @@ struct listener_pipe {
   int rd = -1, wr = -1, slot = -1;
   listener_pipe() {
     int p[2];
-    if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return;
+    if (syscall(SYS_pipe2, p, O_CLOEXEC | O_NONBLOCK) != 0) return;
     rd = p[0], wr = p[1];
     for (int i = 0; i < max_listeners && slot < 0; ++i) {
       int expect = 0;
@@ -49,7 +52,7 @@ struct listener_pipe {
   ~listener_pipe() {
     if (slot >= 0) g_pipes[slot].store(0, std::memory_order_release);
     if (rd >= 0) weft::close_fd(rd);
-    if (wr >= 0) ::close(wr);
+    if (wr >= 0) syscall(SYS_close, wr);
   }
 };
 
@@ -60,7 +63,7 @@ void listen() {
   for (;;) {
     weft::wait_io(p.rd, io_event::readable);
     char buf[64];
-    while (::read(p.rd, buf, sizeof buf) > 0) {
+    while (syscall(SYS_read, p.rd, buf, sizeof buf) > 0) {
     }
     std::ostringstream os;
     os << "weft: dump on signal " << g_signal << " (" << (sigabbrev_np(g_signal) ? sigabbrev_np(g_signal) : "?")
@@ -68,7 +71,7 @@ void listen() {
     weft::dump(os, dump_detail::backtraces);
     std::string text = os.str();
     for (std::size_t off = 0; off < text.size();) {
-      ssize_t w = ::write(2, text.data() + off, text.size() - off);
+      ssize_t w = syscall(SYS_write, 2, text.data() + off, text.size() - off);
       if (w <= 0) break;
       off += static_cast<std::size_t>(w);
     }

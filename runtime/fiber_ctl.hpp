@@ -54,6 +54,7 @@ struct fiber_ctl : wait_ctx {
   bool interruptible = false;           // current wait honours cancel/scope
   bool scope_armed = false;             // the armed deadline is the scope's
   bool shutdown_marked = false;         // cancelled by a shutdown round
+  bool orphaned = false;                // left behind in a fork()ed child; never runs again
   sig_mode sig = sig_mode::none;        // current wait: do caught signals end it?
   volatile bool sig_hit = false;        // a caught signal ends the current wait (signals.hpp)
   const void* wait_sigmask = nullptr;   // sigset_t of the current wait, if it has one

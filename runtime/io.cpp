@@ -69,7 +69,7 @@ void wait_io(int fd, io_event ev) { wait_io_until_ns(fd, ev, detail::no_deadline
 
 int close_fd(int fd) noexcept {
   detail::forget_fd(fd);
-  return ::close(fd);
+  return static_cast<int>(syscall(SYS_close, fd));
 }
 
 }  // namespace weft

@@ -7,6 +7,8 @@
 
 namespace weft::detail {
 
+void* libc_next_opt(const char* name) noexcept { return dlsym(RTLD_NEXT, name); }
+
 void* libc_next(const char* name) noexcept {
   void* p = dlsym(RTLD_NEXT, name);
   if (!p) p = dlsym(RTLD_DEFAULT, name);

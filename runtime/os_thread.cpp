@@ -5,6 +5,8 @@
 #include "libc_next.hpp"
 #include "sanitizer.hpp"
 
+#include <weft/detail/wait.hpp>
+
 #include <dlfcn.h>
 #include <signal.h>
 
@@ -30,19 +32,64 @@ F real(const char* name) noexcept {
 constexpr int async_signals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGUSR1, SIGUSR2,  SIGALRM, SIGTERM,
                                  SIGCHLD, SIGWINCH, SIGTSTP, SIGTTIN, SIGTTOU, SIGVTALRM, SIGPROF, SIGIO};
 
+__attribute__((tls_model("initial-exec"))) constinit thread_local bool tl_runtime_thread = false;
+
+spinlock g_mask_lk;  // guards g_program_mask
+sigset_t g_program_mask;
+bool g_have_mask = false;
+
+// The function and argument a new runtime thread runs.
+struct start_rec {
+  void* (*fn)(void*);
+  void* arg;
+};
+
+void* thread_entry(void* p) noexcept {
+  start_rec r = *static_cast<start_rec*>(p);
+  delete static_cast<start_rec*>(p);
+  tl_runtime_thread = true;
+  return r.fn(r.arg);
+}
+
 }  // namespace
 
 pthread_t start_os_thread(void* (*fn)(void*), void* arg) {
   static const create_fn create = real<create_fn>("pthread_create");
   sigset_t block, old;
-  sigemptyset(&block);
-  for (int s : async_signals) sigaddset(&block, s);
+  async_signal_set(&block);
+  auto* rec = new start_rec{fn, arg};
   pthread_sigmask(SIG_BLOCK, &block, &old);  // the new thread inherits it
   pthread_t t;
-  int e = create(&t, nullptr, fn, arg);
+  int e = create(&t, nullptr, &thread_entry, rec);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (e) throw std::system_error(e, std::generic_category(), "weft: cannot start a worker thread");
+  if (e) {
+    delete rec;
+    throw std::system_error(e, std::generic_category(), "weft: cannot start a worker thread");
+  }
   return t;
+}
+
+void async_signal_set(sigset_t* s) noexcept {
+  sigemptyset(s);
+  for (int sig : async_signals) sigaddset(s, sig);
+}
+
+bool on_runtime_thread() noexcept { return tl_runtime_thread; }
+
+void note_program_sigmask() noexcept {
+  sigset_t m;
+  pthread_sigmask(SIG_BLOCK, nullptr, &m);
+  locked(g_mask_lk, [&] {
+    g_program_mask = m;
+    g_have_mask = true;
+  });
+}
+
+void program_sigmask(sigset_t* out) noexcept {
+  locked(g_mask_lk, [&] {
+    if (g_have_mask) *out = g_program_mask;
+    else sigemptyset(out);
+  });
 }
 
 void join_os_thread(pthread_t t) noexcept {

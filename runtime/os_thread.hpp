@@ -8,6 +8,7 @@
 // scheduler maps it onto the parked hooked call it interrupts.
 #pragma once
 #include <pthread.h>
+#include <signal.h>
 
 namespace weft::detail {
 
@@ -16,5 +17,16 @@ namespace weft::detail {
 pthread_t start_os_thread(void* (*fn)(void*), void* arg);
 // join_os_thread() waits for a thread from start_os_thread(). Any thread.
 void join_os_thread(pthread_t t) noexcept;
+
+// async_signal_set() stores in *s the asynchronous signals those threads
+// block. Any thread.
+void async_signal_set(sigset_t* s) noexcept;
+// on_runtime_thread() is true on a thread start_os_thread() started.
+bool on_runtime_thread() noexcept;
+// note_program_sigmask() records the calling thread's signal mask as the
+// program's (run() does, on the thread that calls it); program_sigmask()
+// is the last one recorded (empty before any). Any thread.
+void note_program_sigmask() noexcept;
+void program_sigmask(sigset_t* out) noexcept;
 
 }  // namespace weft::detail

@@ -1,47 +1,50 @@
 // runtime/poller.hpp — the contract between the scheduler and an I/O backend.
 //
-// One poller per scheduler. The basic operation is not "report readiness
-// bits" but "park this fiber until fd F can be read / written, or its
-// deadline passes", so completion backends (io_uring, IOCP) fit the same
-// contract later: they report a finished operation as "ready".
-//
-// Every backend implements these five operations (like Go's netpoll):
-//   wait_fd(fd, ev, opts)  park the running fiber until fd is ready for ev;
-//                          returns the wake reason (notified = ready,
-//                          closed = forget() ran, timeout / cancelled ...).
-//                          A readiness edge that arrived while nobody waited
-//                          is remembered per fd and consumed by the next
-//                          wait, so wait_fd may return at once; the caller
-//                          retries its syscall and waits again on EAGAIN.
+// One poller per scheduler. The operations are not "report readiness bits"
+// but "run this blocking-style operation for the running fiber" and "park
+// it until fd F is ready", so completion backends (io_uring, IOCP) fit the
+// same contract: they submit the operation, or report a finished one as
+// "ready". Every backend implements:
+//   perform(op, facts, opts)  run a blocking-style I/O operation (io_op.hpp)
+//                          on a pollable fd that the program wants blocking:
+//                          the running fiber parks until the operation made
+//                          progress or failed (io_result::ended = notified,
+//                          value = its result or -errno), or the wait ended
+//                          otherwise (closed = forget() ran, timeout,
+//                          scope_timeout, cancelled, interrupted). A backend
+//                          that submits operations must, when the wait ends
+//                          otherwise, cancel the operation and wait for its
+//                          final completion before returning; if it finished
+//                          anyway, it returns that result (ended = notified).
+//   wait_fd(fd, ev, opts)  park the running fiber until fd is ready for ev
+//                          (poll/select/epoll emulation, the resolver):
+//                          returns the wake reason. A readiness edge that
+//                          arrived while nobody waited is remembered per fd
+//                          and consumed by the next wait, so wait_fd may
+//                          return at once; the caller looks again and waits
+//                          again if nothing is there.
 //   forget(fd)             wake every waiter of fd with `closed` and drop
 //                          the backend's state, before the fd is closed.
 //   forget_incarnation(fd, inc)  forget(fd) if the backend's registration
-//                          of fd is of incarnation inc (sched_registry.hpp):
+//                          of fd is of incarnation inc (fd_registry.hpp):
 //                          another thread closed that file.
 //   poll(timeout_ns, mask) block up to timeout (-1 forever, 0 = just look)
-//                          and make the fibers whose fds became ready
-//                          runnable (scheduler::ready). Returns how many.
-//                          A non-null mask is the signal mask to wait with
-//                          (applied atomically, like epoll_pwait's); a
-//                          signal it lets through is delivered even when
-//                          the timeout is 0.
+//                          and make the fibers whose waits ended runnable
+//                          (scheduler::ready). Returns how many. A non-null
+//                          mask is the signal mask to wait with (applied
+//                          atomically, like epoll_pwait's); a signal it lets
+//                          through is delivered even when the timeout is 0.
 //   interrupt()            make a blocked poll() return; any thread.
+//   after_fork(keep)       in a fork()ed child: replace kernel objects shared
+//                          with the parent (epoll set, eventfd) with fresh
+//                          ones; keep = false also drops every waiter (their
+//                          fibers do not exist in the child).
 //   name()                 the backend's name for dumps and config.
-//   drained(fd)            the last read of fd (a byte stream) came back
-//                          short, so its receive queue was empty: a read
-//                          now would fail with EAGAIN unless an edge came
-//                          since. note_drained() records it; drained() is
-//                          true until an input edge or a readable wake-up.
-//                          The hooks then park before trying the read,
-//                          saving the EAGAIN syscall (edge backends only;
-//                          others keep the defaults: never drained).
-//   after_fork()           in a fork()ed child: replace kernel objects
-//                          shared with the parent (epoll set, eventfd) with
-//                          fresh ones, keeping every fd's waiters.
-// Per-fd state is registered once (edge-triggered on epoll), not re-armed
-// per wait. All calls but interrupt() are made on the scheduler's own thread.
+// All calls but interrupt() are made on the scheduler's own thread.
 // Backends live in poller_<name>.cpp; the build compiles exactly one.
 #pragma once
+#include "io_op.hpp"
+
 #include <weft/detail/wait.hpp>
 #include <weft/io.hpp>
 
@@ -54,21 +57,24 @@ namespace weft::detail {
 
 class scheduler;
 
+// The outcome of perform(): `ended` is notified when the operation ran
+// (value: its result, or -errno); any other reason means it did not run.
+struct io_result {
+  ssize_t value = 0;
+  wake ended = wake::notified;
+};
+
 class poller {
  public:
   virtual ~poller() = default;
+  virtual io_result perform(io_op& op, fd_facts& f, const wait_opts& o) = 0;
   virtual wake wait_fd(int fd, io_event ev, const wait_opts& o) = 0;
   virtual void forget(int fd) noexcept = 0;
   virtual void forget_incarnation(int fd, std::uint32_t inc) noexcept = 0;
   virtual int poll(ns_t timeout_ns, const sigset_t* mask = nullptr) = 0;
   virtual void interrupt() noexcept = 0;
   virtual std::string_view name() const noexcept = 0;
-  virtual void after_fork() noexcept = 0;
-  virtual bool drained(int fd) noexcept {
-    (void)fd;
-    return false;
-  }
-  virtual void note_drained(int fd) noexcept { (void)fd; }
+  virtual void after_fork(bool keep_waiters) noexcept = 0;
 };
 
 // make_poller() builds the backend named `name` ("" = the build's default)

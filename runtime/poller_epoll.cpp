@@ -1,15 +1,30 @@
 // runtime/poller_epoll.cpp — the epoll backend of the poller contract.
 //
 // Each fd is registered once, edge-triggered for in+out (Go's netpoller
-// model), on its first wait. Per-fd state holds a "ready" token per
-// direction — an edge that arrived while nobody waited — and the queue of
-// waiters per direction. An edge wakes every waiter of that direction (they
-// retry their syscall; losers wait again), so several fibers may wait on one
-// fd (accept on a shared listener). forget() wakes waiters with `closed` and
-// bumps the fd's generation, so an event still queued for the old file is
-// ignored and nothing leaks into a later fd that reuses the number.
-// An eventfd in the set makes poll() return when another thread calls interrupt().
+// model), on its first wait. Per-fd state (fd_state below):
+//   inc        the fd number's incarnation (fd_registry.hpp) at registration,
+//              carried in the event's data with the fd: an event or a
+//              registration of an older incarnation belongs to a closed file
+//              and is ignored or dropped;
+//   ready[d]   a token per direction: an edge that arrived while nobody
+//              waited; the next wait consumes it and returns at once;
+//   q[d]       the waiters per direction. An edge wakes every waiter of that
+//              direction (they retry; losers wait again), so several fibers
+//              may wait on one fd (accept on a shared listener);
+//   drained    a plain read of a byte stream came back short: its receive
+//              queue was empty, so the next perform() parks before trying,
+//              saving the EAGAIN syscall. Every arrival after the short read
+//              raises an edge, which clears the mark;
+//   hup        a hang-up edge (EPOLLRDHUP/HUP/ERR) came: end of file stays
+//              readable forever without another edge, so drained is never
+//              trusted again for this registration.
+// forget() wakes the waiters with `closed` and drops the registration.
+// perform() is attempt() (io_op.hpp) until it does not say EAGAIN, parking
+// on readiness in between. An eventfd in the set makes poll() return when
+// another thread calls interrupt(). The runtime makes its epoll, eventfd and
+// close calls as raw syscalls, so that libc hooks never see them.
 #include "poller.hpp"
+#include "fd_registry.hpp"
 #include "sched_registry.hpp"
 #include "scheduler.hpp"
 #include "wait_ctx.hpp"
@@ -35,15 +50,14 @@ constexpr int chunk_bits = 10;
 constexpr int chunk_size = 1 << chunk_bits;
 constexpr int max_events = 256;
 
-// The runtime makes its own syscalls directly, so that libc hooks (hooks/)
-// never see them.
 int sys_epoll_ctl(int ep, int op, int fd, epoll_event* e) { return static_cast<int>(syscall(SYS_epoll_ctl, ep, op, fd, e)); }
+void sys_close(int fd) { syscall(SYS_close, fd); }
 
 struct fd_state {
-  std::uint32_t gen = 0;
   std::uint32_t inc = 0;  // the fd number's incarnation when registered
   bool registered = false;
   bool drained = false;  // a short read emptied it; no input edge since
+  bool hup = false;      // a hang-up edge came: end of file needs no edge
   bool ready[2] = {false, false};
   wait_queue q[2];
 };
@@ -53,21 +67,23 @@ class epoll_poller final : public poller {
   explicit epoll_poller(scheduler& s) : s_(s) { open_kernel_objects(); }
 
   ~epoll_poller() override {
-    ::close(evfd_);
-    ::close(ep_);
+    sys_close(evfd_);
+    sys_close(ep_);
   }
 
   // after_fork() gives the child its own epoll set and eventfd (the
-  // inherited ones are shared with the parent) and re-registers every fd the
-  // parent had registered, so parked fibers keep waiting correctly.
-  void after_fork() noexcept override {
-    ::close(evfd_);
-    ::close(ep_);
+  // inherited ones are shared with the parent). keep: re-register every fd
+  // the parent had registered, so parked fibers keep waiting correctly;
+  // otherwise forget all waiters (their fibers do not exist in the child).
+  void after_fork(bool keep) noexcept override {
+    sys_close(evfd_);
+    sys_close(ep_);
     open_kernel_objects();
     for (std::size_t c = 0; c < chunks_.size(); ++c) {
       if (!chunks_[c]) continue;
       for (int i = 0; i < chunk_size; ++i) {
         fd_state& st = chunks_[c][i];
+        if (!keep) st = fd_state{};
         if (!st.registered) continue;
         int fd = static_cast<int>(c << chunk_bits) + i;
         if (!add(fd, st)) st.registered = false;
@@ -78,12 +94,12 @@ class epoll_poller final : public poller {
  private:
   // open_kernel_objects() creates the epoll set and the wake eventfd.
   void open_kernel_objects() {
-    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    ep_ = static_cast<int>(syscall(SYS_epoll_create1, EPOLL_CLOEXEC));
     if (ep_ < 0) throw std::system_error(errno, std::generic_category(), "weft: epoll_create1");
-    evfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    evfd_ = static_cast<int>(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (evfd_ < 0) {
       int e = errno;
-      ::close(ep_);
+      sys_close(ep_);
       throw std::system_error(e, std::generic_category(), "weft: eventfd");
     }
     epoll_event e{};
@@ -106,12 +122,13 @@ class epoll_poller final : public poller {
     return r == wake::timeout && !own_deadline ? wake::notified : r;
   }
 
-  // add() registers fd edge-triggered for in and out; false if epoll refused.
+  // add() registers fd edge-triggered for in and out, under its current
+  // incarnation; false if epoll refused.
   bool add(int fd, fd_state& st) noexcept {
     epoll_event e{};
     e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    e.data.u64 = static_cast<std::uint32_t>(fd) | (std::uint64_t(st.gen) << 32);
     st.inc = fd_incarnation(fd);
+    e.data.u64 = static_cast<std::uint32_t>(fd) | (std::uint64_t(st.inc) << 32);
     if (sys_epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e) != 0 &&
         (errno != EEXIST || sys_epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &e) != 0))
       return false;
@@ -121,6 +138,42 @@ class epoll_poller final : public poller {
 
  public:
   wake wait_fd(int fd, io_event ev, const wait_opts& o) override {
+    bool unwatchable = false;
+    wake r = wait_ready(fd, ev == io_event::readable ? 0 : 1, o, &unwatchable);
+    return unwatchable ? wake::notified : r;  // regular file etc.: always ready
+  }
+
+  io_result perform(io_op& op, fd_facts& f, const wait_opts& o) override {
+    const int fd = op.fd;
+    const int d = direction(op) == io_event::readable ? 0 : 1;
+    const std::size_t asked = f.stream ? plain_read_size(op) : 0;
+    fd_state* st = find(fd);
+    bool try_first = !(asked && st && st->registered && st->drained && !st->hup && st->inc == fd_incarnation(fd));
+    for (;;) {
+      if (__builtin_expect(try_first, 1)) {
+        ssize_t r = attempt(op, f, false);
+        if (r != -EAGAIN) {
+          if (asked && r > 0 && static_cast<std::size_t>(r) < asked) note_drained(fd);
+          return {r, wake::notified};
+        }
+        if (op.backoff) {
+          wake w = wait_unwatchable(o);
+          if (w != wake::notified) return {0, w};
+          continue;
+        }
+      }
+      try_first = true;
+      bool unwatchable = false;
+      wake w = wait_ready(fd, d, o, &unwatchable);
+      if (unwatchable) return {attempt(op, f, true), wake::notified};  // epoll refuses it: the plain call
+      if (w != wake::notified) return {0, w};
+    }
+  }
+
+ private:
+  // wait_ready() parks until fd is ready in direction d (0 = in, 1 = out).
+  // *unwatchable: epoll refused the fd (EPERM: regular files, /dev/null).
+  wake wait_ready(int fd, int d, const wait_opts& o, bool* unwatchable) {
     if (fd < 0) return wake::closed;
     fd_state& st = at(fd);
     // Registered for a file another thread closed since: drop it (waking
@@ -129,13 +182,16 @@ class epoll_poller final : public poller {
     if (!st.registered) {
       if (!add(fd, st)) {
         if (errno == EBADF) return wake::closed;
-        if (errno == EPERM) return wake::notified;  // regular file etc.: always ready
-        return wait_unwatchable(o);                 // ELOOP, ENOSPC, ENOMEM
+        if (errno == EPERM) {
+          *unwatchable = true;
+          return wake::notified;
+        }
+        return wait_unwatchable(o);  // ELOOP, ENOSPC, ENOMEM
       }
       st.registered = true;
+      st.hup = st.drained = false;
       st.ready[0] = st.ready[1] = false;
     }
-    int d = ev == io_event::readable ? 0 : 1;
     if (st.ready[d]) {
       st.ready[d] = false;
       if (d == 0) st.drained = false;
@@ -143,22 +199,20 @@ class epoll_poller final : public poller {
     }
     waiter w;
     st.q[d].push(w);
+    s_.note_io_park();
     wake r = block_local(w, o);
     if (r != wake::notified && r != wake::closed) st.q[d].remove(w);
     return r;
   }
 
-  // drained() / note_drained(): see poller.hpp. Only a registered fd can
-  // count on the edge that clears the mark.
-  bool drained(int fd) noexcept override {
+  // note_drained() marks a short read; only a registered fd can count on
+  // the edge that clears the mark.
+  void note_drained(int fd) noexcept {
     fd_state* st = find(fd);
-    return st && st->drained;
-  }
-  void note_drained(int fd) noexcept override {
-    fd_state* st = find(fd);
-    if (st && st->registered) st->drained = true;
+    if (st && st->registered && !st->hup) st->drained = true;
   }
 
+ public:
   void forget_incarnation(int fd, std::uint32_t inc) noexcept override {
     fd_state* st = find(fd);
     if (st && st->registered && st->inc == inc) forget(fd);
@@ -177,9 +231,8 @@ class epoll_poller final : public poller {
       clear_watch(fd, s_.slot());
     }
     st.registered = false;
-    st.drained = false;
+    st.drained = st.hup = false;
     st.ready[0] = st.ready[1] = false;
-    ++st.gen;
   }
 
   int poll(ns_t timeout_ns, const sigset_t* mask) override {
@@ -252,12 +305,15 @@ class epoll_poller final : public poller {
     }
     int fd = static_cast<int>(e.data.u64 & 0xffffffffu);
     fd_state& st = at(fd);
-    if (!st.registered || st.gen != static_cast<std::uint32_t>(e.data.u64 >> 32)) return 0;
+    if (!st.registered || st.inc != static_cast<std::uint32_t>(e.data.u64 >> 32)) return 0;
     int woken = 0;
     const std::uint32_t bits[2] = {EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR, EPOLLOUT | EPOLLHUP | EPOLLERR};
     for (int d = 0; d < 2; ++d) {
       if (!(e.events & bits[d])) continue;
-      if (d == 0) st.drained = false;
+      if (d == 0) {
+        st.drained = false;
+        if (e.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) st.hup = true;
+      }
       if (st.q[d].empty()) {
         st.ready[d] = true;
         continue;

@@ -2,6 +2,7 @@
 // and the orderly shutdown (cancel and unwind every fiber still alive).
 #include "sched_registry.hpp"
 #include "dump_signal.hpp"
+#include "os_thread.hpp"
 #include "scheduler.hpp"
 #include "workers.hpp"
 
@@ -67,6 +68,7 @@ run_scope::run_scope(const config& c) {
   if (scheduler::current())
     throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   resolved_config rc = resolve_config(c);
+  note_program_sigmask();  // what programs started from worker carriers inherit (process.hpp)
   auto s = std::make_unique<scheduler>(rc);
   s->bind();
   if (rc.workers > 1) {

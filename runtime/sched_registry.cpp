@@ -1,47 +1,19 @@
 // runtime/sched_registry.cpp — see sched_registry.hpp.
 #include "sched_registry.hpp"
 
+#include "fd_registry.hpp"
 #include "scheduler.hpp"
 
 #include <weft/errors.hpp>
 
-#include <atomic>
 #include <cerrno>
-#include <cstdint>
 
 namespace weft::detail {
 namespace {
 
-constexpr int chunk_bits = 10;
-constexpr int chunk_size = 1 << chunk_bits;
-constexpr int max_chunks = 4096;  // fds below 4M: beyond any RLIMIT_NOFILE Linux allows by default
-
-struct watch_entry {
-  std::atomic<std::uint64_t> mask;  // slots that registered the fd
-  std::atomic<std::uint32_t> inc;   // incarnation
-};
-struct watch_chunk {
-  watch_entry w[chunk_size];
-};
-
-spinlock g_lk;                                 // guards g_slots
+spinlock g_lk;  // guards g_slots, g_retired_parks
 scheduler* g_slots[max_schedulers] = {};
-std::atomic<watch_chunk*> g_watch[max_chunks];  // lazily allocated, never freed
-
-// watch_word() is fd's entry, or nullptr when nobody ever watched fd
-// (create = false) or fd is out of range.
-watch_entry* watch_word(int fd, bool create) noexcept {
-  if (fd < 0 || (fd >> chunk_bits) >= max_chunks) return nullptr;
-  std::atomic<watch_chunk*>& c = g_watch[fd >> chunk_bits];
-  watch_chunk* p = c.load(std::memory_order_acquire);
-  if (!p && create) {
-    auto* fresh = new (std::nothrow) watch_chunk{};
-    if (!fresh) return nullptr;
-    if (c.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) p = fresh;
-    else delete fresh;
-  }
-  return p ? &p->w[fd & (chunk_size - 1)] : nullptr;
-}
+unsigned long g_retired_parks = 0;  // io parks of schedulers gone
 
 }  // namespace
 
@@ -58,7 +30,10 @@ int register_scheduler(scheduler* s) {
 }
 
 void unregister_scheduler(int slot) noexcept {
-  locked(g_lk, [&] { g_slots[slot] = nullptr; });
+  locked(g_lk, [&] {
+    g_retired_parks += g_slots[slot]->io_park_count();
+    g_slots[slot] = nullptr;
+  });
 }
 
 void keep_only_slot(int slot) noexcept {
@@ -67,29 +42,35 @@ void keep_only_slot(int slot) noexcept {
     if (i != slot) g_slots[i] = nullptr;
 }
 
+unsigned long io_parks() noexcept {
+  return locked(g_lk, [] {
+    unsigned long n = g_retired_parks;
+    for (scheduler* s : g_slots)
+      if (s) n += s->io_park_count();
+    return n;
+  });
+}
+
 void note_watch(int fd, int slot) noexcept {
-  if (auto* w = watch_word(fd, true)) w->mask.fetch_or(std::uint64_t(1) << slot, std::memory_order_seq_cst);
+  if (fd_entry* e = fd_at(fd)) e->watchers.fetch_or(std::uint64_t(1) << slot, std::memory_order_seq_cst);
 }
 
 void clear_watch(int fd, int slot) noexcept {
-  if (auto* w = watch_word(fd, false)) w->mask.fetch_and(~(std::uint64_t(1) << slot), std::memory_order_relaxed);
-}
-
-std::uint32_t fd_incarnation(int fd) noexcept {
-  watch_entry* w = watch_word(fd, false);
-  return w ? w->inc.load(std::memory_order_acquire) : 0;
+  if (fd_entry* e = fd_lookup(fd)) e->watchers.fetch_and(~(std::uint64_t(1) << slot), std::memory_order_relaxed);
 }
 
 void forget_fd(int fd) noexcept {
+  fd_entry* e = fd_lookup(fd);
+  if (!e) return;  // nobody ever learned or watched a file under this number
   int saved = errno;
+  std::uint32_t old = e->inc.fetch_add(1, std::memory_order_acq_rel);
+  e->facts.store(0, std::memory_order_release);
   scheduler* me = tl_sched;
   if (me && me->slot() < 0) me = nullptr;  // retired: its poller is idle
   if (me) me->io().forget(fd);
-  watch_entry* w = watch_word(fd, false);
-  std::uint64_t others = w ? w->mask.load(std::memory_order_seq_cst) : 0;
+  std::uint64_t others = e->watchers.load(std::memory_order_seq_cst);
   if (me) others &= ~(std::uint64_t(1) << me->slot());
   if (others) {
-    std::uint32_t old = w->inc.fetch_add(1, std::memory_order_acq_rel);
     locked(g_lk, [&] {
       for (int i = 0; i < max_schedulers; ++i)
         if ((others >> i & 1) && g_slots[i]) g_slots[i]->post_forget(fd, old);

@@ -1,20 +1,17 @@
-// runtime/sched_registry.hpp — the process's live schedulers, and which of
-// them watch each fd.
+// runtime/sched_registry.hpp — the process's live schedulers, and telling
+// the carriers that watch an fd that its file went away.
 //
-// Design: every scheduler takes one of 64 slots while it lives. Each poller
-// marks, per fd, the slots that registered the fd (one atomic bit set per
-// registration, i.e. once per fd lifetime per scheduler), so forget_fd() —
-// called before a close, dup2 or dup3 replaces an fd — knows which other
-// carriers hold waiters or registrations for it (libco, coost and Photon
-// track none of this and leave such waiters hanging).
-// Each fd number also has an incarnation, bumped by forget_fd() when other
-// carriers watch it. A poller stores the incarnation it registered; a
-// registration whose incarnation is no longer current belongs to a closed
-// file. forget_fd() posts "forget fd of incarnation N" to the other
-// carriers and returns without waiting (waiting could deadlock: the carrier
-// may be blocked by the very thread that closes). Each carrier wakes the
-// waiters with `closed` when it reads its mailbox, and a carrier that waits
-// on the reused number before that sees the stale incarnation itself.
+// Design: every scheduler takes one of 64 slots while it lives. Pollers
+// mark in the fd registry (fd_registry.hpp) which slots registered an fd,
+// so forget_fd() — called before a close, dup2 or dup3 replaces an fd —
+// knows which other carriers hold waiters or registrations for it (libco,
+// coost and Photon track none of this and leave such waiters hanging).
+// forget_fd() bumps the fd's incarnation and posts "forget fd of
+// incarnation N" to the other carriers without waiting (waiting could
+// deadlock: the carrier may be blocked by the very thread that closes).
+// Each carrier wakes the waiters with `closed` when it reads its mailbox,
+// and a carrier that waits on the reused number before that sees the stale
+// incarnation itself.
 #pragma once
 #include <cstdint>
 
@@ -33,7 +30,7 @@ int register_scheduler(scheduler* s);
 // scheduler afterwards. Called by the scheduler's destructor.
 void unregister_scheduler(int slot) noexcept;
 // keep_only_slot() forgets every other scheduler (their threads do not
-// exist in a fork()ed child). Fork child handler only.
+// exist in a fork()ed child); slot -1 forgets them all. Fork child only.
 void keep_only_slot(int slot) noexcept;
 
 // note_watch()/clear_watch() record that the scheduler in `slot` has fd
@@ -41,11 +38,8 @@ void keep_only_slot(int slot) noexcept;
 void note_watch(int fd, int slot) noexcept;
 void clear_watch(int fd, int slot) noexcept;
 
-// fd_incarnation() is fd's current incarnation (0 until first bumped).
-// Any thread; one atomic load.
-std::uint32_t fd_incarnation(int fd) noexcept;
-
-// forget_fd() wakes the calling carrier's fibers waiting on fd with
+// forget_fd() says the file under fd goes away: it bumps fd's incarnation,
+// clears its facts, wakes the calling carrier's fibers waiting on fd with
 // `closed` and drops its registration at once, and has every other carrier
 // that watches fd do the same at its next maintenance. Call it before the
 // fd is closed or replaced. Any thread or fiber; never blocks; keeps errno.

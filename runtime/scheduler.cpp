@@ -3,6 +3,7 @@
 #include "scheduler.hpp"
 
 #include "diagnostics.hpp"
+#include "process.hpp"
 #include "sched_registry.hpp"
 #include "workers.hpp"
 
@@ -29,12 +30,6 @@ namespace ctxd = boost::context::detail;
 
 }  // namespace
 
-// A fork()ed child inherits the forking thread's scheduler: give it its own
-// poller objects (registered once per process, at the first scheduler).
-void fork_child_handler() noexcept {
-  if (scheduler* s = tl_sched) s->after_fork_child();
-}
-
 scheduler::scheduler(const resolved_config& c)
     : stacks_(c.stack_size),
       errno_ptr_(&errno),
@@ -50,7 +45,7 @@ scheduler::scheduler(const resolved_config& c)
   san_init_fiber(main_.san, nullptr, 0, true);  // bounds learnt at the first switch
   coarse_now_ = last_poll_ = now_ns();
   slot_ = register_scheduler(this);
-  [[maybe_unused]] static const int atfork = pthread_atfork(nullptr, nullptr, &fork_child_handler);
+  install_fork_handlers();
 }
 
 scheduler::~scheduler() {
@@ -86,6 +81,10 @@ fiber_id scheduler::next_id() noexcept {
     id_end_ = id_next_ + id_block;
   }
   return id_next_++;
+}
+
+void scheduler::note_io_park() noexcept {
+  io_parks_.store(io_parks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 // ---- fiber lifecycle -------------------------------------------------------
@@ -346,15 +345,40 @@ void scheduler::deliver_cancel(fiber_ctl* f) noexcept {
 
 // ---- fork -----------------------------------------------------------------
 
-void scheduler::after_fork_child() noexcept {
+void scheduler::after_fork_child(bool keep_fibers) noexcept {
   // Only the forking thread exists in the child: nothing is in flight from
-  // other threads, and the cancel mutex may have been held by one of them.
+  // other threads, and the mailbox lock may have been held by one of them.
   ::new (&mail_lk_) spinlock();
-  keep_only_slot(slot_);
   remote_inflight_.store(0, std::memory_order_relaxed);
   polling_.store(false, std::memory_order_relaxed);
   wake_sent_.store(false, std::memory_order_relaxed);
-  poller_->after_fork();
+  if (!keep_fibers) drop_all_but_running();
+  poller_->after_fork(keep_fibers);
+}
+
+// drop_all_but_running() leaves, of this carrier's fibers, only the one
+// that forked (and the main context): the others are orphaned, as threads
+// other than the caller are in a fork()ed child. They never run again and
+// their stacks stay allocated; a wake-up that still reaches one is dropped
+// by ready().
+void scheduler::drop_all_but_running() noexcept {
+  fiber_ctl* keep = running_;
+  for (fiber_ctl* f = all_head_, *next; f; f = next) {
+    next = f->all_next;
+    if (f == keep) continue;
+    f->orphaned = true;
+    if (f->timer_index != timer_heap::npos) timers_.remove(f);
+    unlink(f);
+  }
+  while (runq_.pop()) {
+  }
+  remote_head_.store(nullptr, std::memory_order_relaxed);
+  incoming_.store(0, std::memory_order_relaxed);
+  cancels_.clear();
+  forgets_.clear();
+  mail_pending_.store(false, std::memory_order_relaxed);
+  signals_.forget_all_but(keep->is_main_ctx ? nullptr : keep);
+  round_live_ = 0;
 }
 
 // ---- shutdown --------------------------------------------------------------

@@ -88,6 +88,7 @@ class scheduler {
   void start(fiber_ctl* f);
   // ready() queues a parked fiber of this scheduler. Scheduler thread.
   void ready(fiber_ctl* f) noexcept {
+    if (__builtin_expect(f->orphaned, 0)) return;  // left behind by fork(): never runs again
     WEFT_ASSERT(f->sched == this && f->state == fiber_state::parked,
                 "fiber %llu readied while %s or on a foreign scheduler", (unsigned long long)f->id,
                 state_name(f->state));
@@ -141,9 +142,14 @@ class scheduler {
   void shutdown() noexcept;
 
   // after_fork_child() makes this scheduler usable in a fork()ed child:
-  // fresh poller kernel objects, no other threads. Call in the child only,
-  // on the thread that forked (a pthread_atfork child handler).
-  void after_fork_child() noexcept;
+  // fresh poller kernel objects, no other threads; keep_fibers = false also
+  // orphans every fiber but the forking one (process.hpp). Call in the
+  // child only, on the thread that forked (the pthread_atfork child handler).
+  void after_fork_child(bool keep_fibers) noexcept;
+  // note_io_park() counts a hooked wait that parked (rt::parks());
+  // io_park_count() reads the count from any thread.
+  void note_io_park() noexcept;
+  unsigned long io_park_count() const noexcept { return io_parks_.load(std::memory_order_relaxed); }
 
   poller& io() noexcept { return *poller_; }
   // signals() is the record of which parked calls caught signals end.
@@ -239,6 +245,7 @@ class scheduler {
   int slot_ = -1;
   pthread_t thread_{};  // set by bind()
   worker_group* group_ = nullptr;
+  std::atomic<unsigned long> io_parks_{0};  // plain load/store: one writer
   bool stopping_ = false;      // shutdown() began
   std::size_t round_live_ = 0;  // fibers shutdown() cancelled that are still alive
 
@@ -293,6 +300,7 @@ class scheduler {
     load_tls(running_);
   }
   void free_dead_stack() noexcept;
+  void drop_all_but_running() noexcept;
   void save_tls(fiber_ctl* f) noexcept {
     int* e = errno_ptr_;
     void** eh = eh_ptr_;
@@ -313,6 +321,9 @@ class scheduler {
   static void fiber_entry(boost::context::detail::transfer_t t) noexcept;
   boost::context::stack_context dead_stack_{};  // stack of the fiber that just ended
 };
+
+// io_parks() sums note_io_park() over the live schedulers. Any thread.
+unsigned long io_parks() noexcept;
 
 // report_escape() prints an exception that escaped a detached fiber.
 void report_escape(fiber_ctl* f) noexcept;

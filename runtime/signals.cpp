@@ -88,6 +88,14 @@ const sigset_t* signal_state::poll_mask(sigset_t* buf) const noexcept {
   return buf;
 }
 
+void signal_state::forget_all_but(fiber_ctl* f) noexcept {
+  for (auto& slot : mask_waiters) slot = nullptr;
+  hit = 0;
+  directed.store(nullptr, std::memory_order_relaxed);
+  directed_hit = nullptr;
+  if (f) root = f;
+}
+
 void signal_state::deliver(scheduler& s) noexcept {
   hit = 0;
   auto fire = [&](fiber_ctl* f) {

@@ -79,6 +79,9 @@ struct signal_state {
   // thread's mask minus every signal some mask waiter lets through; nullptr
   // when nobody is parked with a mask. Scheduler thread.
   const sigset_t* poll_mask(sigset_t* buf) const noexcept;
+  // forget_all_but() drops every record but f's, which becomes the root
+  // when non-null (fork()ed child keeping only the forking fiber).
+  void forget_all_but(fiber_ctl* f) noexcept;
   // deliver() ends the waits signal_caught() marked. Scheduler thread.
   void deliver(scheduler& s) noexcept;
 };

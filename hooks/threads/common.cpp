@@ -33,20 +33,9 @@ bool fibers_mode() noexcept {
 }
 
 int owner_id() noexcept {
-  if (detail::fiber_ctl* f = current_fiber()) return -static_cast<int>(f->id % 0x7fffffffu) - 1;
+  if (rt::fiber* f = current_fiber()) return -static_cast<int>(rt::id(f) % 0x7fffffffu) - 1;
   if (__builtin_expect(tl_tid == 0, 0)) tl_tid = static_cast<int>(::syscall(SYS_gettid));
   return tl_tid;
-}
-
-void* find_real(const char* name) noexcept {
-  void* p = dlsym(RTLD_NEXT, name);
-  if (!p) {
-    raw_err("weft-run: dlsym(RTLD_NEXT) found no libc function ");
-    raw_err(name);
-    raw_err("\n");
-    std::abort();
-  }
-  return p;
 }
 
 ns_t deadline_from(clockid_t clock, const timespec* abstime) noexcept {

@@ -9,9 +9,9 @@
 // executing (not the scheduler's idle work, which runs on a parking fiber's
 // stack with that fiber's state no longer `running`).
 #pragma once
-#include "scheduler.hpp"  // runtime/: tl_sched, fiber_ctl
+#include "libc_next.hpp"  // runtime/: WEFT_REAL
+#include "rt.hpp"         // runtime/: the hooks' narrow API
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -22,7 +22,7 @@
 
 namespace weft::hooks::threads {
 
-using detail::ns_t;
+using rt::ns_t;
 
 // fibers_mode() is true when pthreads become fibers (WEFT_THREADS=fibers);
 // read once, callable anywhere (also before main).
@@ -30,42 +30,16 @@ bool fibers_mode() noexcept;
 
 // current_fiber() is the fiber executing on this thread, or nullptr when
 // the caller is a plain thread, run()'s own stack or scheduler idle work.
-inline detail::fiber_ctl* current_fiber() noexcept {
-  detail::scheduler* s = detail::tl_sched;
-  if (__builtin_expect(s == nullptr, 1)) return nullptr;
-  detail::fiber_ctl* f = s->running();
-  return (f->is_main_ctx || f->state != detail::fiber_state::running) ? nullptr : f;
-}
+inline rt::fiber* current_fiber() noexcept { return rt::maybe_fiber() ? rt::self() : nullptr; }
 
 // idle_path() is true in scheduler work that runs on a parking fiber's
 // stack (timers, remote wake-ups, polling): such code must never park, so a
 // contended lock spins there instead.
-inline bool idle_path() noexcept {
-  detail::scheduler* s = detail::tl_sched;
-  return s && s->running()->state != detail::fiber_state::running;
-}
+inline bool idle_path() noexcept { return rt::maybe_fiber() && rt::in_idle_work(); }
 
 // owner_id() names the caller in a mutex's owner field: a fiber's negative
 // id (never a kernel tid), or the thread's tid. Callable anywhere.
 int owner_id() noexcept;
-
-// real_ptr(slot, name) finds the next definition of a libc function once
-// (the slot caches it); aborts with a message if libc lacks it.
-void* find_real(const char* name) noexcept;
-inline void* real_ptr(std::atomic<void*>& slot, const char* name) noexcept {
-  void* f = slot.load(std::memory_order_acquire);
-  if (__builtin_expect(f == nullptr, 0)) {
-    f = find_real(name);
-    slot.store(f, std::memory_order_release);
-  }
-  return f;
-}
-// WEFT_REAL(fn) is the real libc `fn` with fn's own type.
-#define WEFT_REAL(fn)                                                     \
-  ([]() noexcept {                                                        \
-    static constinit std::atomic<void*> slot{nullptr};                    \
-    return reinterpret_cast<decltype(&::fn)>(::weft::hooks::threads::real_ptr(slot, #fn)); \
-  }())
 
 // deadline_from(clock, abstime) converts an absolute time on `clock`
 // (CLOCK_REALTIME or CLOCK_MONOTONIC) to a monotonic deadline; -1 if the

@@ -121,7 +121,7 @@ WEFT_HOOK int pthread_spin_lock(pthread_spinlock_t* l) {
       if (trylock(l) == 0) return 0;
       __builtin_ia32_pause();
     }
-    weft::detail::tl_sched->yield();  // not a cancellation point, unlike this_fiber::yield
+    weft::rt::yield();  // not a cancellation point, unlike this_fiber::yield
   }
 }
 
@@ -130,6 +130,6 @@ WEFT_HOOK int pthread_spin_lock(pthread_spinlock_t* l) {
 // spin-wait for a fiber on the same carrier would never end).
 WEFT_HOOK int sched_yield() {
   if (!fibers_mode() || !current_fiber()) return WEFT_REAL(sched_yield)();
-  weft::detail::tl_sched->yield();
+  weft::rt::yield();
   return 0;
 }

@@ -3,8 +3,6 @@
 // so addresses that share a bucket share its queue and are told apart there.
 #include "parking.hpp"
 
-#include "wait_ctx.hpp"  // runtime/
-
 namespace weft::hooks::threads {
 namespace {
 

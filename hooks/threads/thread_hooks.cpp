@@ -16,9 +16,6 @@
 // fiber joining an OS thread polls pthread_tryjoin_np with a backoff.
 #include "parking.hpp"
 #include "thread_rec.hpp"
-#include "hook_core.hpp"  // park_until
-#include "signals.hpp"    // runtime/: kill_fiber
-#include "workers.hpp"    // runtime/: the number of carriers
 
 #include <weft/fiber.hpp>
 
@@ -59,14 +56,14 @@ std::size_t attr_stack_size(const pthread_attr_t* a) noexcept {
 // On r's fiber, as its last act.
 void finish(thread_rec* r, void* result) {
   run_key_destructors(r);
-  detail::fiber_ctl* self = detail::tl_sched->running();
+  rt::fiber* self = rt::self();
   bool free_it;
   {
     bucket_lock g(r);
     r->result = result;
     r->done = true;
     r->ctl = nullptr;
-    self->thread_rec = nullptr;
+    rt::user_slot(self) = nullptr;
     free_it = r->detached;
     unpark_locked(g.b, r, SIZE_MAX);
   }
@@ -76,8 +73,8 @@ void finish(thread_rec* r, void* result) {
 
 // thread_body() is the fiber function of a pthread_create'd thread.
 void thread_body(thread_rec* r) {
-  detail::fiber_ctl* self = detail::tl_sched->running();
-  self->thread_rec = r;
+  rt::fiber* self = rt::self();
+  rt::user_slot(self) = r;
   r->ctl = self;
   void* result = nullptr;
   try {
@@ -111,9 +108,8 @@ long os_threads() noexcept {
     bucket_lock g(&g_live);
     while (g_live.load(std::memory_order_acquire) != 0) g.park(&g_live, detail::no_deadline);
   } else {
-    detail::worker_group* grp = detail::tl_sched->group();
-    long carriers = grp ? static_cast<long>(grp->size()) : 1;
-    while (os_threads() > carriers) (void)weft::hooks::park_until(detail::now_ns() + 10000000);
+    long carriers = static_cast<long>(rt::carriers());
+    while (os_threads() > carriers) (void)rt::park_until(rt::now_ns() + 10000000);
   }
   std::exit(0);
 }
@@ -145,6 +141,7 @@ int join(thread_rec* r, void** result, ns_t deadline, bool try_only) {
 
 using namespace weft::hooks::threads;
 namespace wd = weft::detail;
+namespace rt = weft::rt;
 
 WEFT_HOOK int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
   if (!fibers_mode() || !current_fiber()) return WEFT_REAL(pthread_create)(t, attr, fn, arg);
@@ -181,7 +178,7 @@ WEFT_HOOK int pthread_join(pthread_t t, void** result) {
     for (;;) {
       int e = WEFT_REAL(pthread_tryjoin_np)(t, result);
       if (e != EBUSY) return e;
-      (void)weft::hooks::park_until(wd::now_ns() + backoff);
+      (void)rt::park_until(wd::now_ns() + backoff);
       if (backoff < 10000000) backoff *= 2;
     }
   }
@@ -289,7 +286,7 @@ WEFT_HOOK int pthread_kill(pthread_t t, int sig) {
   bucket_lock g(r);  // r->ctl stays alive while held (finish() takes it)
   if (r->done || !r->ctl) return ESRCH;
   if (sig == 0) return 0;
-  return wd::kill_fiber(r->ctl, sig);
+  return rt::kill_fiber(r->ctl, sig);
 }
 
 WEFT_HOOK int pthread_cancel(pthread_t t) {
@@ -302,10 +299,13 @@ WEFT_HOOK int pthread_getattr_np(pthread_t t, pthread_attr_t* a) {
   thread_rec* r = fibers_mode() ? rec_of(t) : nullptr;
   if (!r) return WEFT_REAL(pthread_getattr_np)(t, a);
   pthread_attr_init(a);
-  wd::fiber_ctl* f = r->ctl;
+  rt::fiber* f = r->ctl;
   if (!f) return 0;
   if (r->detached) pthread_attr_setdetachstate(a, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstack(a, static_cast<char*>(f->stack.sp) - f->stack.size, f->stack.size);
+  void* lo;
+  std::size_t size;
+  rt::stack_of(f, &lo, &size);
+  pthread_attr_setstack(a, lo, size);
   return 0;
 }
 

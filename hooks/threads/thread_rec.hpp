@@ -25,7 +25,7 @@ struct thread_rec {
   bool detached = false;  // idem
   bool joining = false;   // idem: a join is in progress
   std::size_t stack_size = 0;
-  detail::fiber_ctl* ctl = nullptr;  // while the fiber lives
+  rt::fiber* ctl = nullptr;  // while the fiber lives
   struct slot {
     std::uint64_t seq;
     void* value;
@@ -43,8 +43,8 @@ inline thread_rec* rec_of(pthread_t t) noexcept {
 // self_rec() is the calling fiber's record, or nullptr (a plain thread, the
 // main fiber, a fiber that pthread_create did not make).
 inline thread_rec* self_rec() noexcept {
-  detail::fiber_ctl* f = current_fiber();
-  return f ? static_cast<thread_rec*>(f->thread_rec) : nullptr;
+  rt::fiber* f = current_fiber();
+  return f ? static_cast<thread_rec*>(rt::user_slot(f)) : nullptr;
 }
 
 // run_key_destructors() runs the destructors of r's pthread_key values

@@ -4,7 +4,7 @@
  * loopback TCP, uses a pipe, poll, select, epoll_wait, nanosleep,
  * SO_RCVTIMEO, F_GETFL and a numeric getaddrinfo/getnameinfo.
  * stderr gets "real_nonblock=<0|1>": the kernel's O_NONBLOCK of a blocking
- * socket, which is 1 only when weft's hooks manage it from a fiber.
+ * socket after blocking I/O on it, which must be 0 under weft-run too.
  * "prog exit N" ends with exit(N) inside main, "prog ret N" returns N. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -1,22 +1,13 @@
-// hooks/threads/wait_hooks.cpp — waiting for children and signals parks
-// the fiber, not the carrier: wait/waitpid/wait4, sigwait/sigwaitinfo/
-// sigtimedwait. Preload mode, on a fiber (any --threads mode); elsewhere
-// they pass through.
-//
-// A wait for one child (pid > 0) parks on a pidfd (pidfd_open, Linux 5.3),
-// readable when the child ends; then the real call with WNOHANG reaps it.
-// A wait for any child (pid <= 0) has no fd to watch: it retries the
-// WNOHANG call with a backoff from 1 ms to 10 ms (docs/porting.md). With
-// WUNTRACED/WCONTINUED (stop and continue events make no pidfd readable)
-// the same backoff is used. A caught signal whose handler lacks SA_RESTART
-// ends a pidfd wait with EINTR, as it ends the real call. A signal wait
+// hooks/threads/signal_wait_hooks.cpp — waiting for signals parks the
+// fiber, not the carrier: sigwait/sigwaitinfo/sigtimedwait, pause and
+// sigsuspend. Preload mode, on a fiber (any --threads mode); elsewhere
+// they pass through. (Waits for children: hooks/wait_hooks.cpp.) A signal wait
 // parks on a signalfd for the set (the signals are blocked, as sigwait
 // requires) and takes the signal with a zero-timeout sigtimedwait, so what
 // it returns is exactly libc's answer. pause() and sigsuspend() park until
 // a caught signal ends the wait (runtime/signals.hpp says which fiber's
 // wait a signal ends: the root fiber's, or a pthread_kill target's).
 #include "common.hpp"
-#include "hook_core.hpp"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -27,59 +18,9 @@
 
 #include <cerrno>
 
-namespace weft::hooks::threads {
-namespace {
-
-// reap() runs try_once() (the real call with WNOHANG) until it reports a
-// child or an error, parking between tries. Fiber only.
-template <class F>
-pid_t reap(pid_t pid, int options, F&& try_once) {
-  int fd = -1;
-  if (pid > 0 && !(options & (WUNTRACED | WCONTINUED))) fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  ns_t backoff = 1000000;
-  for (;;) {
-    pid_t r = try_once();
-    if (r != 0) {
-      if (fd >= 0) {
-        int e = errno;
-        ::close(fd);
-        errno = e;
-      }
-      return r;
-    }
-    if (fd >= 0) {
-      if (park_fd(fd, io_event::readable, detail::no_deadline, sig_mode::restartable) == detail::wake::interrupted) {
-        ::close(fd);
-        errno = EINTR;
-        return -1;
-      }
-    } else {
-      (void)park_until(detail::now_ns() + backoff);
-      if (backoff < 10000000) backoff *= 2;
-    }
-  }
-}
-
-}  // namespace
-}  // namespace weft::hooks::threads
-
-using namespace weft::hooks::threads;
+namespace rt = weft::rt;
 namespace wd = weft::detail;
-
-WEFT_HOOK pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
-  if ((options & WNOHANG) || !current_fiber()) return WEFT_REAL(wait4)(pid, status, options, ru);
-  return reap(pid, options, [&] { return WEFT_REAL(wait4)(pid, status, options | WNOHANG, ru); });
-}
-
-WEFT_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
-  if ((options & WNOHANG) || !current_fiber()) return WEFT_REAL(waitpid)(pid, status, options);
-  return reap(pid, options, [&] { return WEFT_REAL(waitpid)(pid, status, options | WNOHANG); });
-}
-
-WEFT_HOOK pid_t wait(int* status) {
-  if (!current_fiber()) return WEFT_REAL(wait)(status);
-  return reap(-1, 0, [&] { return WEFT_REAL(waitpid)(-1, status, WNOHANG); });
-}
+using namespace weft::hooks::threads;
 
 WEFT_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* timeout) {
   if (!current_fiber()) return WEFT_REAL(sigtimedwait)(set, info, timeout);
@@ -105,7 +46,7 @@ WEFT_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec*
     }
     if (sfd < 0) sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0) return WEFT_REAL(sigtimedwait)(set, info, timeout);  // no fd: block the carrier
-    (void)weft::hooks::park_fd(sfd, weft::io_event::readable, deadline);
+    (void)rt::park_fd(sfd, weft::io_event::readable, deadline);
   }
 }
 
@@ -129,7 +70,7 @@ WEFT_HOOK int sigwait(const sigset_t* set, int* sig) {
 // ECANCELED for a cancelled fiber. Fiber only.
 static int pause_until_signal(const sigset_t* mask) {
   for (;;) {
-    wd::wake w = weft::hooks::park_until(wd::no_deadline, mask);
+    wd::wake w = rt::park_until(wd::no_deadline, mask);
     if (w == wd::wake::interrupted || w == wd::wake::cancelled) {
       errno = w == wd::wake::interrupted ? EINTR : ECANCELED;
       return -1;

@@ -1,0 +1,95 @@
+// runtime/fd_registry.hpp — the one table of what the runtime knows about
+// each fd number.
+//
+// Design notes
+//  1. Process-wide and indexed by fd number. Entries live in fixed chunks
+//     made with mmap on first use and never freed, so any thread may read an
+//     entry without a lock, at any time (even before constructors ran, and
+//     from inside any libc call of the program).
+//  2. `inc` is the fd number's incarnation: forget_fd() bumps it each time
+//     the file under the number goes away (close, dup2/dup3 onto it,
+//     close_range). Pollers store the incarnation they registered and carry
+//     it in their kernel events; an older one is stale. It is the only
+//     "a new file under this number" counter of the runtime.
+//  3. `watchers` has one bit per scheduler slot (sched_registry.hpp) whose
+//     poller registered this incarnation; forget_fd() tells those carriers.
+//  4. `facts` is what is known of the file now under the number: its kind,
+//     whether it is a byte stream, whether RWF_NOWAIT works on it, and the
+//     O_NONBLOCK flag of its open file description as last read. Hooks that
+//     create an fd state the facts; any other fd is learned at its first
+//     operation (fstat, F_GETFL, getsockopt, as raw syscalls). forget_fd()
+//     clears them. O_NONBLOCK and the socket timeouts belong to the open
+//     file description (shared by dup'ed fds and by other processes), so a
+//     change made through a hook bumps a process-wide epoch and every entry
+//     learned under an older epoch reads them again at its next use.
+//  5. The runtime never changes a file description's flags behind the
+//     program's back: non-blocking attempts use per-call flags (io_op.hpp).
+#pragma once
+#include <weft/detail/wait.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace weft::detail {
+
+// What kind of file an fd is, as far as waiting goes.
+enum class fd_kind : std::uint8_t {
+  unknown,   // not learned yet
+  file,      // regular file, directory, block device: never waits for readiness
+  socket,    // a socket: per-call MSG_DONTWAIT / RWF_NOWAIT
+  pipe,      // pipe or FIFO: per-call RWF_NOWAIT
+  device,    // character device (tty, /dev/null...): poll first, then the plain call
+  anon,      // eventfd, timerfd, signalfd, epoll, inotify, pidfd: pollable
+};
+
+// A snapshot of an entry's facts (fd_entry::facts decoded).
+struct fd_facts {
+  fd_kind kind = fd_kind::unknown;
+  bool stream = false;     // a byte stream (pipe, FIFO, SOCK_STREAM): a short read emptied it
+  bool nonblock = false;   // the description has O_NONBLOCK (the program set it)
+  bool no_nowait = false;  // RWF_NOWAIT was refused: poll first, then the plain call
+  // pollable() is true when a blocking call on the fd can wait for readiness.
+  bool pollable() const noexcept { return kind >= fd_kind::socket; }
+};
+
+struct fd_entry {
+  std::atomic<std::uint32_t> inc{0};        // incarnation (note 2)
+  std::atomic<std::uint32_t> facts{0};      // encoded fd_facts; 0 = unknown
+  std::atomic<std::uint64_t> watchers{0};   // scheduler slots that registered inc
+  std::atomic<std::int64_t> timeo_ns[2] = {0, 0};  // SO_RCVTIMEO, SO_SNDTIMEO; 0 = none
+  std::atomic<std::uint32_t> epoch{0};      // flags epoch the facts were read at
+  std::atomic<std::uint32_t> busy{0};       // accept in progress on some carrier (io_attempt.cpp)
+};
+
+// fd_lookup() is fd's entry if its chunk exists, else nullptr. Any thread.
+fd_entry* fd_lookup(int fd) noexcept;
+// fd_at() is fd's entry, its chunk made if needed; nullptr for a negative
+// or huge fd, or when memory is short. Any thread.
+fd_entry* fd_at(int fd) noexcept;
+
+// fd_incarnation() is fd's current incarnation (0 until first bumped).
+// Any thread; one atomic load.
+std::uint32_t fd_incarnation(int fd) noexcept;
+
+// facts_of() returns fd's facts, learning them (or the description's flags,
+// after an epoch change) with raw syscalls if needed. kind stays unknown
+// for a bad fd. Any thread; keeps errno.
+fd_facts facts_of(int fd) noexcept;
+// fd_deadline() is now + fd's SO_RCVTIMEO (readable) or SO_SNDTIMEO
+// (writable), or no_deadline. Call after facts_of(). Any thread.
+ns_t fd_deadline(int fd, bool writable) noexcept;
+
+// set_facts() records the facts of an fd a hook just created (socket,
+// accept, pipe...): no timeouts, the current epoch. Any thread.
+void set_facts(int fd, const fd_facts& f) noexcept;
+// copy_facts() gives `to` what is known of `from` (dup and friends).
+void copy_facts(int from, int to) noexcept;
+// clear_facts() forgets the facts of fd (a new file may come under it).
+void clear_facts(int fd) noexcept;
+// note_no_nowait() records that RWF_NOWAIT does not work on fd.
+void note_no_nowait(int fd) noexcept;
+// bump_flags_epoch() says O_NONBLOCK or a socket timeout of some
+// description changed: every entry reads them again at its next use.
+void bump_flags_epoch() noexcept;
+
+}  // namespace weft::detail
