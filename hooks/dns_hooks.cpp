@@ -5,6 +5,7 @@
 // glibc's own functions run, so results and EAI_* codes are glibc's.
 #include "dns_resolver.hpp"
 #include "hook_core.hpp"
+#include "options.hpp"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -16,6 +17,11 @@
 #include <string>
 
 namespace rt = weft::rt;
+
+namespace {
+// resolve_here() is true when a lookup goes through c-ares on this fiber.
+bool resolve_here() noexcept { return weft::hooks::dns_hooked() && rt::on_fiber(); }
+}  // namespace
 
 namespace weft::hooks::dns {
 namespace {
@@ -240,7 +246,7 @@ using namespace weft::hooks;
 using namespace weft::hooks::dns;
 
 WEFT_HOOK int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
-  if (!rt::on_fiber() || node == nullptr || is_numeric(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)))
+  if (!resolve_here() || node == nullptr || is_numeric(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)))
     return WEFT_REAL(getaddrinfo)(node, service, hints, res);
   int saved = errno;  // a successful call leaves errno alone
   int rc = fiber_getaddrinfo(node, service, hints, res);
@@ -252,7 +258,7 @@ WEFT_HOOK void freeaddrinfo(addrinfo* ai) { WEFT_REAL(freeaddrinfo)(ai); }
 
 WEFT_HOOK int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,
                           socklen_t servlen, int flags) {
-  if (!rt::on_fiber() || !host || hostlen == 0 || (flags & NI_NUMERICHOST) || !sa ||
+  if (!resolve_here() || !host || hostlen == 0 || (flags & NI_NUMERICHOST) || !sa ||
       (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
     return WEFT_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
   int saved = errno;
@@ -302,7 +308,7 @@ static int answer_r(int eai, int sys_errno, const std::string& name, const std::
 
 WEFT_HOOK int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
                                int* h_errnop) {
-  if (!rt::on_fiber() || !name || (af != AF_INET && af != AF_INET6) || digits_dots(name))
+  if (!resolve_here() || !name || (af != AF_INET && af != AF_INET6) || digits_dots(name))
     return WEFT_REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
   *result = nullptr;
   int saved = errno;
@@ -314,12 +320,12 @@ WEFT_HOOK int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf
 
 WEFT_HOOK int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen, hostent** result,
                               int* h_errnop) {
-  if (!rt::on_fiber()) return WEFT_REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+  if (!resolve_here()) return WEFT_REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
   return gethostbyname2_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
 }
 
 WEFT_HOOK hostent* gethostbyname2(const char* name, int af) {
-  if (!rt::on_fiber()) return WEFT_REAL(gethostbyname2)(name, af);
+  if (!resolve_here()) return WEFT_REAL(gethostbyname2)(name, af);
   hostent* out = nullptr;
   int herr = 0;
   gethostbyname2_r(name, af, &tl_host.h, tl_host.buf, sizeof tl_host.buf, &out, &herr);
@@ -328,13 +334,13 @@ WEFT_HOOK hostent* gethostbyname2(const char* name, int af) {
 }
 
 WEFT_HOOK hostent* gethostbyname(const char* name) {
-  if (!rt::on_fiber()) return WEFT_REAL(gethostbyname)(name);
+  if (!resolve_here()) return WEFT_REAL(gethostbyname)(name);
   return gethostbyname2(name, AF_INET);
 }
 
 WEFT_HOOK int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
                               hostent** result, int* h_errnop) {
-  if (!rt::on_fiber() || !addr || !((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
+  if (!resolve_here() || !addr || !((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
     return WEFT_REAL(gethostbyaddr_r)(addr, len, type, ret, buf, buflen, result, h_errnop);
   *result = nullptr;
   int saved = errno;
@@ -343,7 +349,7 @@ WEFT_HOOK int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent
 }
 
 WEFT_HOOK hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
-  if (!rt::on_fiber()) return WEFT_REAL(gethostbyaddr)(addr, len, type);
+  if (!resolve_here()) return WEFT_REAL(gethostbyaddr)(addr, len, type);
   hostent* out = nullptr;
   int herr = 0;
   gethostbyaddr_r(addr, len, type, &tl_host.h, tl_host.buf, sizeof tl_host.buf, &out, &herr);

@@ -57,7 +57,7 @@ void print_stats() {
   static bool done = false;
   if (done || !std::getenv("WEFT_HOOKS_STATS")) return;
   done = true;
-  dprintf(2, "weft-hooks: parks=%lu\n", weft::hooks::parks());
+  dprintf(2, "weft-hooks: parks=%lu\n", weft::rt::parks());
 }
 
 // fiber_main() is the main libc calls: run the real one as fiber "main".
@@ -67,7 +67,11 @@ int fiber_main(int argc, char** argv, char** envp) {
   try {
     bool threads = weft::hooks::threads::fibers_mode();
     weft::config cfg;
-    if (threads) cfg.stack_size = std::size_t(256) << 10;
+    if (threads) {
+      cfg.stack_size = std::size_t(256) << 10;
+      // Threads are fibers: a fork()ed child keeps only the forking one.
+      weft::rt::set_fork_keeps_only_caller(true);
+    }
     weft::detail::run_scope scope(cfg);  // worker 0 here, plus WEFT_WORKERS-1 carriers
     auto f = weft::spawn(weft::spawn_options{.name = "main", .stack_size = root_stack()}, [&] {
       int r = g_main(argc, argv, envp);

@@ -15,6 +15,7 @@
 // signal has a small ring of action records; a record is reused only
 // `ring` installations later.
 #include "hook_core.hpp"
+#include "options.hpp"
 
 #include <signal.h>
 
@@ -57,7 +58,7 @@ void trampoline(int sig, siginfo_t* info, void* uctx) {
 
 // do_sigaction() is sigaction with the trampoline in between.
 int do_sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-  if (sig <= 0 || sig >= _NSIG) return real_sigaction(sig, act, old);
+  if (sig <= 0 || sig >= _NSIG || !weft::hooks::signals_hooked()) return real_sigaction(sig, act, old);
   const struct sigaction* prev = g_act[sig].load(std::memory_order_acquire);
   struct sigaction kold;
   int r;

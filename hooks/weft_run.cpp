@@ -2,12 +2,15 @@
 // program with libweft_preload.so in LD_PRELOAD, so its blocking calls
 // become fiber yields and its main() runs as the root fiber.
 //
-//   weft-run [--workers N] [--threads=fibers|os] [--] program [args...]
+//   weft-run [options] [--] program [args...]      (see `usage` below)
 //
-// --threads=fibers (the default) sets WEFT_THREADS=fibers: the program's
-// pthreads become fibers (hooks/threads/), and WEFT_MONITOR_MS=100 unless
-// set, so a thread that holds its carrier 100 ms is reported on stderr;
-// --threads=os keeps OS threads.
+// Options become WEFT_* environment variables, which the hooks and the
+// runtime read (and which children started by the program inherit, with
+// LD_PRELOAD): --workers WEFT_WORKERS, --threads WEFT_THREADS, --no-dns
+// WEFT_DNS=off, --no-signals WEFT_SIGNALS=off, --monitor WEFT_MONITOR_MS,
+// --log WEFT_LOG. weft itself adds nothing to the program's output: the
+// blocking monitor is off unless --monitor asks for it, and reports go to
+// --log's file (stderr by default). --verbose says on stderr what is hooked.
 //
 // The program replaces weft-run (execv), so its exit status is weft-run's.
 // Programs the hooks could not reach are refused with a one-line error
@@ -38,25 +41,32 @@
 namespace {
 
 const char usage[] =
-    "usage: weft-run [--workers N] [--threads=fibers|os] [--] program [args...]\n"
+    "usage: weft-run [options] [--] program [args...]\n"
     "Runs a dynamically linked program with weft's libc hooks preloaded:\n"
-    "its main() runs as a weft fiber and blocking socket, pipe, poll and\n"
-    "sleep calls made on fibers park the fiber instead of the thread.\n"
+    "its main() runs as a weft fiber, and blocking socket, pipe, poll, sleep,\n"
+    "DNS and process calls made on fibers park the fiber instead of the thread.\n"
     "\n"
-    "  --workers N   carrier threads, 1..64 (WEFT_WORKERS; default 1)\n"
+    "  --workers N      carrier threads, 1..64 (WEFT_WORKERS; default 1)\n"
     "  --threads=fibers|os\n"
-    "                fibers (default): pthread_create makes a fiber, and\n"
-    "                pthread mutexes, condvars, rwlocks, barriers, spin locks,\n"
-    "                semaphores, keys and joins park fibers, not carriers;\n"
-    "                os: the program's threads stay OS threads\n"
-    "                (fibers also sets WEFT_MONITOR_MS=100 unless set: a\n"
-    "                thread holding its carrier 100 ms is reported)\n"
-    "  --help        show this help\n"
-    "  --version     show the version\n"
+    "                   fibers (default): pthread_create makes a fiber, and\n"
+    "                   pthread mutexes, condvars, rwlocks, barriers, spin locks,\n"
+    "                   semaphores, keys and joins park fibers, not carriers;\n"
+    "                   os: the program's threads stay OS threads\n"
+    "  --no-threads     the same as --threads=os\n"
+    "  --no-dns         getaddrinfo & co. are glibc's own (they block the carrier)\n"
+    "  --no-signals     sigaction & co. are glibc's own: a caught signal then\n"
+    "                   ends no parked call with EINTR\n"
+    "  --monitor[=MS]   report a fiber that holds its carrier MS ms (default 100)\n"
+    "                   without switching (WEFT_MONITOR_MS; off by default)\n"
+    "  --log FILE       weft's own reports go to FILE (WEFT_LOG; default stderr)\n"
+    "  --verbose        say on stderr what is hooked, before the program starts\n"
+    "  --help           show this help\n"
+    "  --version        show the version\n"
     "\n"
     "Environment: WEFT_PRELOAD_LIB overrides the path of libweft_preload.so;\n"
     "WEFT_HOOKS_STATS=1 prints the number of fiber parks at exit.\n"
-    "Exit status: the program's own; 126/127 when it cannot be run.\n";
+    "Exit status: the program's own; 126/127 when it cannot be run, 2 for a\n"
+    "bad option.\n";
 
 [[noreturn]] void fail(int code, const std::string& msg) {
   std::fprintf(stderr, "weft-run: %s\n", msg.c_str());
@@ -156,10 +166,25 @@ void check_binary(const std::string& path, int depth = 0) {
   if (!interp) fail(126, path + ": statically linked; the hooks cannot be preloaded into it");
 }
 
+// value_of() is the value of option `name` at argv[i]: "--name=V" or
+// "--name V" (then i advances); "" when missing.
+std::string value_of(const std::string& a, const char* name, int& i, int argc, char** argv) {
+  std::string n = name;
+  if (a.size() > n.size() && a.compare(0, n.size() + 1, n + "=") == 0) return a.substr(n.size() + 1);
+  return i + 1 < argc ? argv[++i] : "";
+}
+
+// is() is true when argument a is option `name`, alone or as "name=...".
+bool is(const std::string& a, const char* name) {
+  std::string n = name;
+  return a == n || a.compare(0, n.size() + 1, n + "=") == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string threads = "fibers";
+  bool verbose = false;
   int i = 1;
   for (; i < argc; ++i) {
     std::string a = argv[i];
@@ -175,22 +200,41 @@ int main(int argc, char** argv) {
       std::printf("weft-run (weft) %s\n", WEFT_VERSION);
       return 0;
     }
-    if (a == "--workers" || a.rfind("--workers=", 0) == 0) {
-      std::string v = a.size() > 9 ? a.substr(10) : (i + 1 < argc ? argv[++i] : "");
+    if (is(a, "--workers")) {
+      std::string v = value_of(a, "--workers", i, argc, argv);
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || n < 1) fail(2, "--workers needs a positive number (see --help)");
       ::setenv("WEFT_WORKERS", v.c_str(), 1);
-      continue;
+    } else if (is(a, "--threads")) {
+      threads = value_of(a, "--threads", i, argc, argv);
+      if (threads != "fibers" && threads != "os") fail(2, "--threads needs 'fibers' or 'os' (see --help)");
+    } else if (a == "--no-threads") {
+      threads = "os";
+    } else if (a == "--no-dns") {
+      ::setenv("WEFT_DNS", "off", 1);
+    } else if (a == "--no-signals") {
+      ::setenv("WEFT_SIGNALS", "off", 1);
+    } else if (a == "--monitor" || a.rfind("--monitor=", 0) == 0) {
+      std::string v = a == "--monitor" ? "100" : a.substr(10);
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1) fail(2, "--monitor=MS needs a positive number of milliseconds (see --help)");
+      ::setenv("WEFT_MONITOR_MS", v.c_str(), 1);
+    } else if (is(a, "--log")) {
+      std::string v = value_of(a, "--log", i, argc, argv);
+      if (v.empty()) fail(2, "--log needs a file name (see --help)");
+      char abs[PATH_MAX];
+      // An absolute path: the program may change its directory.
+      std::string full = v[0] == '/' ? v : std::string(::getcwd(abs, sizeof abs) ? abs : ".") + "/" + v;
+      ::setenv("WEFT_LOG", full.c_str(), 1);
+    } else if (a == "--verbose") {
+      verbose = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      fail(2, "unknown option '" + a + "' (see --help)");
+    } else {
+      break;
     }
-    if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
-      std::string v = a.size() > 9 ? a.substr(10) : (i + 1 < argc ? argv[++i] : "");
-      if (v != "fibers" && v != "os") fail(2, "--threads needs 'fibers' or 'os' (see --help)");
-      threads = v;
-      continue;
-    }
-    if (a.size() > 1 && a[0] == '-') fail(2, "unknown option '" + a + "' (see --help)");
-    break;
   }
   if (i >= argc) fail(2, "no program given (see --help)");
 
@@ -200,12 +244,22 @@ int main(int argc, char** argv) {
   const char* old = std::getenv("LD_PRELOAD");
   std::string preload = old && *old ? lib + ":" + old : lib;
   ::setenv("LD_PRELOAD", preload.c_str(), 1);
-  if (threads == "fibers") {
-    ::setenv("WEFT_THREADS", "fibers", 1);
-    // A thread that computes holds its carrier: say so (docs/porting.md).
-    ::setenv("WEFT_MONITOR_MS", "100", 0);
-  }
+  if (threads == "fibers") ::setenv("WEFT_THREADS", "fibers", 1);
   else ::unsetenv("WEFT_THREADS");
+  if (verbose) {
+    auto on = [](const char* var) { const char* v = std::getenv(var); return !(v && std::strcmp(v, "off") == 0); };
+    const char* w = std::getenv("WEFT_WORKERS");
+    const char* m = std::getenv("WEFT_MONITOR_MS");
+    const char* l = std::getenv("WEFT_LOG");
+    std::fprintf(stderr,
+                 "weft-run: %s with %s\n"
+                 "weft-run: hooked: sockets, pipes, poll/select/epoll, sleeps, processes and waits%s%s; "
+                 "threads: %s; carriers: %s\n"
+                 "weft-run: monitor: %s%s; reports to %s\n",
+                 prog.c_str(), lib.c_str(), on("WEFT_DNS") ? ", DNS" : "", on("WEFT_SIGNALS") ? ", signals" : "",
+                 threads == "fibers" ? "fibers" : "OS threads", w && *w ? w : "1",
+                 m && *m ? m : "off", m && *m ? " ms" : "", l && *l ? l : "stderr");
+  }
   ::execv(prog.c_str(), argv + i);
   fail(errno == ENOENT ? 127 : 126, prog + ": " + std::strerror(errno));
 }

@@ -3,6 +3,7 @@
 
 #include "debug_table.hpp"
 #include "dump_signal.hpp"
+#include "log.hpp"
 #include "monitor.hpp"
 #include "overflow.hpp"
 #include "scheduler.hpp"
@@ -19,7 +20,7 @@ void diagnostics_attach(scheduler& s) noexcept {
     if (s.settings().dump_signal) start_dump_listener(s.settings().dump_signal);
     if (s.settings().monitor_ms) monitor_attach(s, s.settings().monitor_ms);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "weft: debugging aids not started: %s\n", e.what());
+    log_printf("weft: debugging aids not started: %s\n", e.what());
   }
 }
 

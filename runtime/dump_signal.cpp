@@ -1,5 +1,6 @@
 // runtime/dump_signal.cpp — the dump-on-signal listener. See dump_signal.hpp.
 #include "dump_signal.hpp"
+#include "log.hpp"
 
 #include "scheduler.hpp"
 
@@ -71,7 +72,7 @@ void listen() {
     weft::dump(os, dump_detail::backtraces);
     std::string text = os.str();
     for (std::size_t off = 0; off < text.size();) {
-      ssize_t w = syscall(SYS_write, 2, text.data() + off, text.size() - off);
+      ssize_t w = syscall(SYS_write, log_fd(), text.data() + off, text.size() - off);
       if (w <= 0) break;
       off += static_cast<std::size_t>(w);
     }

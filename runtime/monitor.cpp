@@ -5,13 +5,18 @@
 #include "scheduler.hpp"
 #include "sigsafe.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -43,8 +48,22 @@ monitor_state& state() {
 
 int report_signal() { return SIGRTMIN + 4; }
 
-// on_report() runs on the held carrier: names the running fiber and prints
-// the carrier's backtrace (async-signal-safe output only).
+char g_tmpdir[256] = "/tmp";  // where backtraces go when reports go to stderr
+
+// backtrace_file() opens the file a report's backtrace goes to when the
+// reports themselves go to stderr: <tmpdir>/weft-monitor.<pid>.log, its
+// name in `name`. Async-signal-safe.
+int backtrace_file(sig_line& name) noexcept {
+  name.put(g_tmpdir).put("/weft-monitor.").dec(static_cast<std::uint64_t>(getpid())).put(".log");
+  char path[512];
+  std::size_t n = name.copy(path, sizeof path - 1);
+  path[n] = '\0';
+  return static_cast<int>(syscall(SYS_open, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+}
+
+// on_report() runs on the held carrier: a short report naming the running
+// fiber, and the carrier's backtrace in the log file (or in a file of its
+// own when reports go to stderr). Async-signal-safe output only.
 void on_report(int, siginfo_t* si, void*) {
   int saved = errno;
   sig_line out;
@@ -53,12 +72,26 @@ void on_report(int, siginfo_t* si, void*) {
   out.put("weft: monitor: ");
   if (!f) {
     out.put("a carrier that no longer runs weft was held\n").flush();
-  } else {
-    out.put("fiber ").dec(f->id).put(" \"").put(f->name.c_str()).put("\" has held its carrier for ")
-        .dec(static_cast<unsigned>(si->si_value.sival_int)).put(" ms without switching (threshold ")
-        .dec(s->settings().monitor_ms).put(" ms); spawned at ").put(f->spawn_file).put(":").dec(f->spawn_line)
-        .put("\nweft: monitor: carrier backtrace (innermost first):\n").flush();
+    errno = saved;
+    return;
+  }
+  out.put("fiber ").dec(f->id).put(" \"").put(f->name.c_str()).put("\" held its carrier ")
+      .dec(static_cast<unsigned>(si->si_value.sival_int)).put(" ms without switching (threshold ")
+      .dec(s->settings().monitor_ms).put(" ms), spawned at ").put(f->spawn_file).put(":").dec(f->spawn_line);
+  if (log_path()) {
+    out.put("; backtrace follows\n").flush();
     sig_backtrace();
+  } else {
+    sig_line name;
+    int fd = backtrace_file(name);
+    if (fd >= 0) {
+      sig_line head;
+      head.put(out).put("\n").flush_to(fd);
+      sig_backtrace(fd);
+      syscall(SYS_close, fd);
+      out.put("; backtrace in ").put(name);
+    }
+    out.put("\n").flush();
   }
   errno = saved;
 }
@@ -101,6 +134,8 @@ void watchdog_loop() {
 
 void install_report_handler() {
   warm_backtrace();
+  if (const char* t = std::getenv("TMPDIR"); t && *t && std::strlen(t) < sizeof g_tmpdir)
+    std::strcpy(g_tmpdir, t);
   struct sigaction sa {};
   sa.sa_sigaction = &on_report;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;

@@ -25,6 +25,12 @@ void fork_child() noexcept {
   scheduler* s = tl_sched;
   keep_only_slot(s ? s->slot() : -1);
   if (s) s->after_fork_child(!fork_keeps_only_caller());
+  // The child's one thread is a program thread now, whatever carrier forked.
+  if (on_runtime_thread()) {
+    sigset_t m;
+    exec_mask(&m);
+    pthread_sigmask(SIG_SETMASK, &m, nullptr);
+  }
 }
 
 }  // namespace

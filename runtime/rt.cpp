@@ -3,12 +3,15 @@
 #include "rt.hpp"
 
 #include "fd_registry.hpp"
+#include "log.hpp"
 #include "process.hpp"
 #include "sched_registry.hpp"
 #include "scheduler.hpp"
 #include "signals.hpp"
 #include "wait_ctx.hpp"
 #include "workers.hpp"
+
+#include <cstring>
 
 
 namespace weft::rt {
@@ -117,6 +120,8 @@ std::size_t children(pid_t* out, std::size_t n) noexcept { return detail::childr
 void set_fork_keeps_only_caller(bool only) noexcept { detail::set_fork_policy(only); }
 
 void exec_sigmask(sigset_t* m) noexcept { detail::exec_mask(m); }
+
+void log(const char* text) noexcept { detail::log_write(text, std::strlen(text)); }
 
 void signal_caught(int sig, bool restart) noexcept { detail::signal_caught(sig, restart); }
 

@@ -159,6 +159,12 @@ void set_fork_keeps_only_caller(bool only) noexcept;
 // run() began. For exec and posix_spawn, whose new program inherits the mask.
 void exec_sigmask(sigset_t* m) noexcept;
 
+// ---- reports -----------------------------------------------------------------
+
+// log() writes text where weft's own reports go (WEFT_LOG, else stderr;
+// runtime/log.hpp). Async-signal-safe once the runtime ran. Any thread.
+void log(const char* text) noexcept;
+
 // ---- signals -----------------------------------------------------------------
 
 // signal_caught(), kill_fiber(), runtime_sigaction(): runtime/signals.hpp.

@@ -3,6 +3,7 @@
 #include "scheduler.hpp"
 
 #include "diagnostics.hpp"
+#include "log.hpp"
 #include "process.hpp"
 #include "sched_registry.hpp"
 #include "workers.hpp"
@@ -418,7 +419,7 @@ void report_escape(fiber_ctl* f) noexcept {
     what = e.what();
   } catch (...) {
   }
-  std::fprintf(stderr, "weft: fiber %llu \"%s\" (spawned at %s:%u) ended with an uncaught exception: %s\n",
+  log_printf("weft: fiber %llu \"%s\" (spawned at %s:%u) ended with an uncaught exception: %s\n",
                (unsigned long long)f->id, f->name.c_str(), f->spawn_file, f->spawn_line, what.c_str());
 }
 

@@ -4,6 +4,8 @@
 // locale) and flushed with write(2); plus a backtrace written the same way.
 // Used by the overflow report (overflow.cpp) and the blocking monitor.
 #pragma once
+#include "log.hpp"
+
 #include <unistd.h>
 
 #include <cstddef>
@@ -11,8 +13,8 @@
 
 namespace weft::detail {
 
-// sig_line collects one report in a stack buffer; flush() writes it to fd 2.
-// Callable from a signal handler.
+// sig_line collects one report in a stack buffer; flush() writes it where
+// weft's reports go (log.hpp). Callable from a signal handler.
 class sig_line {
   char buf_[512];
   std::size_t n_ = 0;
@@ -26,16 +28,24 @@ class sig_line {
   // dec()/hex() append an unsigned number in decimal / 0x-prefixed hex.
   sig_line& dec(std::uint64_t v) noexcept { return num(v, 10, ""); }
   sig_line& hex(std::uint64_t v) noexcept { return num(v, 16, "0x"); }
-  // flush() writes the buffer to stderr and empties it.
+  // put() also appends what another sig_line holds.
+  sig_line& put(const sig_line& o) noexcept {
+    for (std::size_t i = 0; i < o.n_ && n_ < sizeof buf_; ++i) buf_[n_++] = o.buf_[i];
+    return *this;
+  }
+  // copy() copies up to max bytes of the text into out; returns how many.
+  std::size_t copy(char* out, std::size_t max) const noexcept {
+    std::size_t n = n_ < max ? n_ : max;
+    for (std::size_t i = 0; i < n; ++i) out[i] = buf_[i];
+    return n;
+  }
+  // flush() writes the buffer to log_fd() and empties it.
   void flush() noexcept {
-    std::size_t off = 0;
-    while (off < n_) {
-      ssize_t w = ::write(2, buf_ + off, n_ - off);
-      if (w <= 0) break;
-      off += static_cast<std::size_t>(w);
-    }
+    log_write(buf_, n_);
     n_ = 0;
   }
+  // flush_to() writes the buffer to fd and empties it.
+  void flush_to(int fd) noexcept;
 
  private:
   sig_line& num(std::uint64_t v, unsigned base, const char* prefix) noexcept {
@@ -52,9 +62,9 @@ class sig_line {
 };
 
 // sig_backtrace() writes the calling thread's backtrace (at most 64 frames,
-// symbolised by backtrace_symbols_fd) to stderr. Callable from a signal
-// handler once warm_backtrace() has run on some thread.
-void sig_backtrace() noexcept;
+// symbolised by backtrace_symbols_fd) to fd (default: log_fd()). Callable
+// from a signal handler once warm_backtrace() has run on some thread.
+void sig_backtrace(int fd = -1) noexcept;
 // warm_backtrace() loads the unwinder (backtrace() dlopens libgcc_s on first
 // use, which is not async-signal-safe). Call it outside signal handlers.
 void warm_backtrace() noexcept;

@@ -3,6 +3,7 @@
 #include "stack_pool.hpp"
 
 #include "assert.hpp"
+#include "log.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -53,8 +54,7 @@ bool install_guard(char* p) noexcept {
       mprotect(p, page, PROT_NONE) == 0)
     return true;
   if (!g_warned.exchange(true))
-    std::fprintf(stderr,
-                 "weft: this kernel lacks MADV_GUARD_INSTALL and %ld mprotect guard pages are in use; "
+    log_printf("weft: this kernel lacks MADV_GUARD_INSTALL and %ld mprotect guard pages are in use; "
                  "further fiber stacks have no guard page (vm.max_map_count)\n",
                  mprotect_guard_limit);
   return false;

@@ -14,8 +14,8 @@ namespace {
 
 __attribute__((tls_model("initial-exec"))) constinit thread_local int tl_tid = 0;
 
-// raw_err() writes to fd 2 without going through any hook.
-void raw_err(const char* s) noexcept { (void)!::syscall(SYS_write, 2, s, std::strlen(s)); }
+// raw_err() writes to weft's report log (stderr unless WEFT_LOG says).
+void raw_err(const char* s) noexcept { rt::log(s); }
 
 }  // namespace
 
@@ -23,8 +23,11 @@ bool fibers_mode() noexcept {
   static const bool on = [] {
     const char* v = std::getenv("WEFT_THREADS");
     if (v && std::strcmp(v, "fibers") == 0) {
-      // A fork()ed child has new tids.
-      pthread_atfork(nullptr, nullptr, [] { tl_tid = 0; });
+      // A fork()ed child has new tids, and only the forking thread.
+      pthread_atfork(nullptr, nullptr, [] {
+        tl_tid = 0;
+        threads_after_fork_child();
+      });
       return true;
     }
     return false;

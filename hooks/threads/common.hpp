@@ -46,6 +46,11 @@ int owner_id() noexcept;
 // timespec is invalid (EINVAL).
 ns_t deadline_from(clockid_t clock, const timespec* abstime) noexcept;
 
+// threads_after_fork_child() tells the thread hooks that only the forking
+// thread exists now (the runtime keeps only the forking fiber). The
+// pthread_atfork child handler only.
+void threads_after_fork_child() noexcept;
+
 // warn_once(flag, msg) prints "weft-run: msg" to stderr the first time.
 void warn_once(std::atomic<bool>& flag, const char* msg) noexcept;
 

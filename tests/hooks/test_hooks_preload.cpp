@@ -58,9 +58,10 @@ const std::vector<std::string> stats = {"WEFT_HOOKS_STATS=1"};
 TEST(WeftRun, HelpAndVersion) {
   outcome h = run({env("WEFT_RUN"), "--help"});
   EXPECT_EQ(h.status, 0);
-  EXPECT_NE(h.out.find("usage: weft-run [--workers N] [--threads=fibers|os] [--] program [args...]"),
-            std::string::npos)
-      << h.out;
+  EXPECT_NE(h.out.find("usage: weft-run [options] [--] program [args...]"), std::string::npos) << h.out;
+  for (const char* opt : {"--workers", "--threads=fibers|os", "--no-threads", "--no-dns", "--no-signals",
+                          "--monitor[=MS]", "--log FILE", "--verbose", "--help", "--version"})
+    EXPECT_NE(h.out.find(opt), std::string::npos) << opt << " is not in --help";
   outcome v = run({env("WEFT_RUN"), "--version"});
   EXPECT_EQ(v.status, 0);
   EXPECT_EQ(v.out.rfind("weft-run (weft) ", 0), 0u) << v.out;
