@@ -57,11 +57,12 @@ struct channel {
 
   ~channel() {
     if (ch) ares_destroy(ch);  // runs the callbacks with ARES_EDESTRUCTION
-    if (epfd >= 0) {
-      rt::fd_closing(epfd);  // the scheduler's poller watches it
-      WEFT_REAL(close)(epfd);
+    for (int fd : {epfd, wakefd}) {
+      if (fd < 0) continue;
+      rt::disown_fd(fd);
+      rt::fd_closing(fd);  // the scheduler's poller watches the epoll fd
+      WEFT_REAL(close)(fd);
     }
-    if (wakefd >= 0) WEFT_REAL(close)(wakefd);
   }
 };
 
@@ -93,9 +94,9 @@ std::unique_ptr<channel> make_channel(const std::string& key) {
   std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
   auto c = std::make_unique<channel>();
   c->key = key;
-  c->epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  c->epfd = rt::own_fd(::epoll_create1(EPOLL_CLOEXEC));
   if (c->epfd < 0) return nullptr;
-  c->wakefd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  c->wakefd = rt::own_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (c->wakefd < 0) return nullptr;
   epoll_event we{};
   we.events = EPOLLIN;

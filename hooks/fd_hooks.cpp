@@ -47,9 +47,14 @@ int do_fcntl(int (*next)(int, int, ...), int fd, int cmd, void* arg) {
 }
 
 // dup_onto() is dup2/dup3: a valid dup onto a different fd closes `to`
-// first, which counts as a close for the fibers waiting on it.
+// first, which counts as a close for the fibers waiting on it. weft's own
+// fds are not given up: EBUSY, as for a number the kernel is busy with.
 template <class F>
 int dup_onto(int from, int to, F&& dup) {
+  if (from != to && rt::weft_fd(to) && !rt::in_vfork_child()) {
+    errno = EBUSY;
+    return -1;
+  }
   if (from != to && WEFT_REAL(fcntl)(from, F_GETFD) >= 0) rt::fd_closing(to);
   int r = dup();
   if (r >= 0 && from != to) rt::fd_copied(from, to);
@@ -65,6 +70,27 @@ void closing_range(unsigned first, unsigned last) noexcept {
                      ? static_cast<unsigned>(rl.rlim_cur) - 1
                      : (1u << 20);
   for (unsigned fd = first; fd <= std::min(last, cap); ++fd) rt::fd_closing(static_cast<int>(fd));
+}
+
+// around_weft_fds() calls close(a, b) for the parts of [first, last] that
+// hold no fd of weft's own; returns the first failure, else 0. (A vfork
+// child closes everything: it is about to exec, and its fd table is its own.)
+template <class Close>
+int around_weft_fds(unsigned first, unsigned last, Close&& close) {
+  int own[256];
+  std::size_t n = rt::in_vfork_child() ? 0 : std::min<std::size_t>(rt::weft_fds(own, 256), 256);
+  int r = 0;
+  for (std::size_t i = 0; i <= n && first <= last; ++i) {
+    unsigned end = i < n ? static_cast<unsigned>(own[i]) : last + 1u;
+    if (end < first) continue;
+    if (end > first) {
+      int k = close(first, std::min(last, end - 1));
+      if (k != 0 && r == 0) r = k;
+    }
+    if (end >= last) break;
+    first = end + 1;
+  }
+  return r;
 }
 
 }  // namespace
@@ -93,19 +119,28 @@ WEFT_HOOK int pipe(int fd[2]) noexcept {
   return r;
 }
 
+// close() of one of weft's own fds leaves it open and reports success: the
+// program never had it (fd_registry.hpp note 6).
 WEFT_HOOK int close(int fd) {
+  if (rt::weft_fd(fd) && !rt::in_vfork_child()) return 0;
   rt::fd_closing(fd);
   return WEFT_REAL(close)(fd);
 }
 
 WEFT_HOOK int close_range(unsigned first, unsigned last, int flags) noexcept {
-  if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last) closing_range(first, last);
-  return WEFT_REAL(close_range)(first, last, flags);
+  if (first > last) return WEFT_REAL(close_range)(first, last, flags);
+  if (!(flags & CLOSE_RANGE_CLOEXEC)) closing_range(first, last);
+  return around_weft_fds(first, last, [&](unsigned a, unsigned b) { return WEFT_REAL(close_range)(a, b, flags); });
 }
 
 WEFT_HOOK void closefrom(int lowfd) noexcept {
-  if (lowfd >= 0) closing_range(static_cast<unsigned>(lowfd), ~0u);
-  WEFT_REAL(closefrom)(lowfd);
+  if (lowfd < 0) return WEFT_REAL(closefrom)(lowfd);
+  closing_range(static_cast<unsigned>(lowfd), ~0u);
+  around_weft_fds(static_cast<unsigned>(lowfd), ~0u, [](unsigned a, unsigned b) {
+    if (b == ~0u) WEFT_REAL(closefrom)(static_cast<int>(a));
+    else WEFT_REAL(close_range)(a, b, 0);
+    return 0;
+  });
 }
 
 WEFT_HOOK int fclose(FILE* f) {

@@ -58,7 +58,10 @@ void trampoline(int sig, siginfo_t* info, void* uctx) {
 
 // do_sigaction() is sigaction with the trampoline in between.
 int do_sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-  if (sig <= 0 || sig >= _NSIG || !weft::hooks::signals_hooked()) return real_sigaction(sig, act, old);
+  // A vfork child shares the records with its parent: it changes only its
+  // own kernel dispositions.
+  if (sig <= 0 || sig >= _NSIG || !weft::hooks::signals_hooked() || weft::rt::in_vfork_child())
+    return real_sigaction(sig, act, old);
   const struct sigaction* prev = g_act[sig].load(std::memory_order_acquire);
   struct sigaction kold;
   int r;
@@ -119,6 +122,7 @@ WEFT_HOOK sighandler_t sysv_signal(int sig, sighandler_t h) { return install(sig
 WEFT_HOOK sighandler_t __sysv_signal(int sig, sighandler_t h) { return install(sig, h, SA_RESETHAND | SA_NODEFER); }
 
 WEFT_HOOK int siginterrupt(int sig, int flag) {
+  if (!weft::hooks::signals_hooked() || weft::rt::in_vfork_child()) return WEFT_REAL(siginterrupt)(sig, flag);
   struct sigaction a;
   if (do_sigaction(sig, nullptr, &a) < 0) return -1;
   if (flag) {

@@ -1,5 +1,6 @@
 // runtime/dump_signal.cpp — the dump-on-signal listener. See dump_signal.hpp.
 #include "dump_signal.hpp"
+#include "fd_registry.hpp"
 #include "log.hpp"
 
 #include "scheduler.hpp"
@@ -44,7 +45,7 @@ struct listener_pipe {
   listener_pipe() {
     int p[2];
     if (syscall(SYS_pipe2, p, O_CLOEXEC | O_NONBLOCK) != 0) return;
-    rd = p[0], wr = p[1];
+    rd = runtime_fd(p[0]), wr = runtime_fd(p[1]);
     for (int i = 0; i < max_listeners && slot < 0; ++i) {
       int expect = 0;
       if (g_pipes[i].compare_exchange_strong(expect, wr)) slot = i;
@@ -52,8 +53,14 @@ struct listener_pipe {
   }
   ~listener_pipe() {
     if (slot >= 0) g_pipes[slot].store(0, std::memory_order_release);
-    if (rd >= 0) weft::close_fd(rd);
-    if (wr >= 0) syscall(SYS_close, wr);
+    if (rd >= 0) {
+      runtime_fd_closed(rd);
+      weft::close_fd(rd);
+    }
+    if (wr >= 0) {
+      runtime_fd_closed(wr);
+      syscall(SYS_close, wr);
+    }
   }
 };
 

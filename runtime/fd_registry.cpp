@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -175,5 +176,65 @@ void note_no_nowait(int fd) noexcept {
 }
 
 void bump_flags_epoch() noexcept { g_epoch.fetch_add(1, std::memory_order_acq_rel); }
+
+namespace {
+constexpr std::size_t max_owned = 256;
+spinlock g_owned_lk;  // guards g_owned, g_owned_n
+int g_owned[max_owned];
+std::size_t g_owned_n = 0;
+
+// high_base() is where the runtime's fds start: 32 below the soft
+// RLIMIT_NOFILE, capped so that the fd table stays small.
+int high_base() noexcept {
+  rlimit rl{};
+  long lim = syscall(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 ? static_cast<long>(rl.rlim_cur) : 1024;
+  if (lim <= 0 || lim > 4096) lim = 4096;
+  return lim > 64 ? static_cast<int>(lim - 32) : 3;
+}
+}  // namespace
+
+int runtime_fd(int fd) noexcept {
+  if (fd < 0) return fd;
+  int saved = errno;
+  int hi = static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_base()));
+  if (hi >= 0) {
+    syscall(SYS_close, fd);
+    fd = hi;
+  }
+  errno = saved;
+  if (fd_entry* e = fd_at(fd)) e->owned.store(true, std::memory_order_release);
+  locked(g_owned_lk, [&] {
+    if (g_owned_n < max_owned) {
+      std::size_t i = g_owned_n++;
+      while (i > 0 && g_owned[i - 1] > fd) g_owned[i] = g_owned[i - 1], --i;
+      g_owned[i] = fd;
+    }
+  });
+  return fd;
+}
+
+void runtime_fd_closed(int fd) noexcept {
+  if (fd_entry* e = fd_lookup(fd)) e->owned.store(false, std::memory_order_release);
+  locked(g_owned_lk, [&] {
+    for (std::size_t i = 0; i < g_owned_n; ++i)
+      if (g_owned[i] == fd) {
+        for (std::size_t j = i + 1; j < g_owned_n; ++j) g_owned[j - 1] = g_owned[j];
+        --g_owned_n;
+        break;
+      }
+  });
+}
+
+bool is_runtime_fd(int fd) noexcept {
+  fd_entry* e = fd_lookup(fd);
+  return e && e->owned.load(std::memory_order_acquire);
+}
+
+std::size_t runtime_fds(int* out, std::size_t n) noexcept {
+  return locked(g_owned_lk, [&] {
+    for (std::size_t i = 0; i < g_owned_n && i < n; ++i) out[i] = g_owned[i];
+    return g_owned_n;
+  });
+}
 
 }  // namespace weft::detail

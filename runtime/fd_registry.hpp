@@ -24,6 +24,11 @@
 //     learned under an older epoch reads them again at its next use.
 //  5. The runtime never changes a file description's flags behind the
 //     program's back: non-blocking attempts use per-call flags (io_op.hpp).
+//  6. The runtime's own fds (epoll sets, eventfds, its pipes) are made only
+//     when first needed and moved near the top of the fd range the program
+//     may use (runtime_fd()), out of the way of "the lowest free number" and
+//     of shells' own high fds; the hooks never close them for the program
+//     (close, close_range, closefrom skip them; dup2 onto one fails).
 #pragma once
 #include <weft/detail/wait.hpp>
 
@@ -59,6 +64,7 @@ struct fd_entry {
   std::atomic<std::int64_t> timeo_ns[2] = {0, 0};  // SO_RCVTIMEO, SO_SNDTIMEO; 0 = none
   std::atomic<std::uint32_t> epoch{0};      // flags epoch the facts were read at
   std::atomic<std::uint32_t> busy{0};       // accept in progress on some carrier (io_attempt.cpp)
+  std::atomic<bool> owned{false};           // the runtime's own fd (note 6)
 };
 
 // fd_lookup() is fd's entry if its chunk exists, else nullptr. Any thread.
@@ -88,6 +94,15 @@ void copy_facts(int from, int to) noexcept;
 void clear_facts(int fd) noexcept;
 // note_no_nowait() records that RWF_NOWAIT does not work on fd.
 void note_no_nowait(int fd) noexcept;
+// runtime_fd() moves a new fd of the runtime's own to a high number (note 6),
+// close-on-exec, and marks it; returns the new fd (fd itself if it cannot be
+// moved). runtime_fd_closed() unmarks it before the runtime closes it.
+// is_runtime_fd() says whether fd is one. runtime_fds() copies up to n of
+// them, ascending, into out and returns how many there are. Any thread.
+int runtime_fd(int fd) noexcept;
+void runtime_fd_closed(int fd) noexcept;
+bool is_runtime_fd(int fd) noexcept;
+std::size_t runtime_fds(int* out, std::size_t n) noexcept;
 // bump_flags_epoch() says O_NONBLOCK or a socket timeout of some
 // description changed: every entry reads them again at its next use.
 void bump_flags_epoch() noexcept;

@@ -31,6 +31,7 @@
 
 #include <weft/errors.hpp>
 
+#include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -64,21 +65,18 @@ struct fd_state {
 
 class epoll_poller final : public poller {
  public:
-  explicit epoll_poller(scheduler& s) : s_(s) { open_kernel_objects(); }
+  explicit epoll_poller(scheduler& s) : s_(s) {}
 
-  ~epoll_poller() override {
-    sys_close(evfd_);
-    sys_close(ep_);
-  }
+  ~epoll_poller() override { close_kernel_objects(); }
 
   // after_fork() gives the child its own epoll set and eventfd (the
   // inherited ones are shared with the parent). keep: re-register every fd
   // the parent had registered, so parked fibers keep waiting correctly;
   // otherwise forget all waiters (their fibers do not exist in the child).
   void after_fork(bool keep) noexcept override {
-    sys_close(evfd_);
-    sys_close(ep_);
-    open_kernel_objects();
+    bool had = ep_ >= 0;
+    close_kernel_objects();
+    if (had && keep && !open_kernel_objects()) keep = false;
     for (std::size_t c = 0; c < chunks_.size(); ++c) {
       if (!chunks_[c]) continue;
       for (int i = 0; i < chunk_size; ++i) {
@@ -92,20 +90,39 @@ class epoll_poller final : public poller {
   }
 
  private:
-  // open_kernel_objects() creates the epoll set and the wake eventfd.
-  void open_kernel_objects() {
-    ep_ = static_cast<int>(syscall(SYS_epoll_create1, EPOLL_CLOEXEC));
-    if (ep_ < 0) throw std::system_error(errno, std::generic_category(), "weft: epoll_create1");
-    evfd_ = static_cast<int>(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (evfd_ < 0) {
+  // open_kernel_objects() creates the epoll set and the wake eventfd, as
+  // the runtime's own high fds (fd_registry.hpp note 6), when the first
+  // wait needs them; false if the kernel refuses (errno says why).
+  bool open_kernel_objects() noexcept {
+    if (ep_ >= 0) return true;
+    int ep = runtime_fd(static_cast<int>(syscall(SYS_epoll_create1, EPOLL_CLOEXEC)));
+    if (ep < 0) return false;
+    int ev = runtime_fd(static_cast<int>(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK)));
+    if (ev < 0) {
       int e = errno;
-      sys_close(ep_);
-      throw std::system_error(e, std::generic_category(), "weft: eventfd");
+      runtime_fd_closed(ep);
+      sys_close(ep);
+      errno = e;
+      return false;
     }
     epoll_event e{};
     e.events = EPOLLIN;
     e.data.u64 = wake_tag;
-    WEFT_ASSERT(sys_epoll_ctl(ep_, EPOLL_CTL_ADD, evfd_, &e) == 0, "epoll_ctl(eventfd): errno %d", errno);
+    WEFT_ASSERT(sys_epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) == 0, "epoll_ctl(eventfd): errno %d", errno);
+    ep_ = ep;
+    evfd_.store(ev, std::memory_order_release);
+    return true;
+  }
+
+  // close_kernel_objects() closes them (destruction, fork child).
+  void close_kernel_objects() noexcept {
+    for (int fd : {evfd_.load(std::memory_order_relaxed), ep_}) {
+      if (fd < 0) continue;
+      runtime_fd_closed(fd);
+      sys_close(fd);
+    }
+    ep_ = -1;
+    evfd_.store(-1, std::memory_order_relaxed);
   }
 
   // wait_unwatchable() stands in for readiness of an fd epoll refused for
@@ -125,6 +142,7 @@ class epoll_poller final : public poller {
   // add() registers fd edge-triggered for in and out, under its current
   // incarnation; false if epoll refused.
   bool add(int fd, fd_state& st) noexcept {
+    if (!open_kernel_objects()) return false;
     epoll_event e{};
     e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     st.inc = fd_incarnation(fd);
@@ -236,12 +254,16 @@ class epoll_poller final : public poller {
   }
 
   int poll(ns_t timeout_ns, const sigset_t* mask) override {
+    // Nothing registered yet: no fds of the runtime's own, wait on a futex.
+    if (ep_ < 0 && (mask == nullptr || !open_kernel_objects())) return futex_sleep(timeout_ns);
     // epoll with a zero timeout returns before it looks at signals: wait
     // 1 ns instead, so a pending signal the mask lets through is delivered.
     if (mask && timeout_ns == 0) timeout_ns = 1;
+    int saved = errno;  // idle work runs on a parking fiber, before its errno is saved
     int n = wait_events(timeout_ns, mask);
     if (n < 0) {
       WEFT_ASSERT(errno == EINTR, "epoll wait failed: %s", std::strerror(errno));
+      errno = saved;
       return 0;
     }
     int woken = 0;
@@ -249,17 +271,27 @@ class epoll_poller final : public poller {
     return woken;
   }
 
+  // interrupt(): the eventfd once it exists; before that the scheduler
+  // sleeps on the futex word. (A scheduler blocked in poll() cannot make the
+  // eventfd meanwhile: only its own thread does, outside poll().)
   void interrupt() noexcept override {
-    std::uint64_t one = 1;
-    [[maybe_unused]] long r = syscall(SYS_write, evfd_, &one, sizeof one);
+    int ev = evfd_.load(std::memory_order_acquire);
+    if (ev >= 0) {
+      std::uint64_t one = 1;
+      [[maybe_unused]] long r = syscall(SYS_write, ev, &one, sizeof one);
+      return;
+    }
+    futex_word_.store(1, std::memory_order_release);
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&futex_word_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
   }
 
   std::string_view name() const noexcept override { return "epoll"; }
 
  private:
   scheduler& s_;
-  int ep_ = -1;
-  int evfd_ = -1;
+  int ep_ = -1;                        // made at the first fd wait
+  std::atomic<int> evfd_{-1};          // idem; read by interrupt() on other threads
+  std::atomic<std::uint32_t> futex_word_{0};  // the idle wait before the epoll set exists
   std::vector<std::unique_ptr<fd_state[]>> chunks_;
   epoll_event events_[max_events];
 
@@ -283,6 +315,23 @@ class epoll_poller final : public poller {
     return static_cast<int>(syscall(SYS_epoll_pwait, ep_, events_, max_events, ms, mask, _NSIG / 8));
   }
 
+  // futex_sleep() is poll() before any fd was registered: sleep until the
+  // timeout, interrupt() or a signal. Returns 0 (no fd became ready).
+  int futex_sleep(ns_t timeout_ns) noexcept {
+    if (timeout_ns == 0) return 0;
+    timespec ts, *tsp = nullptr;
+    if (timeout_ns > 0) {
+      ts.tv_sec = timeout_ns / 1000000000;
+      ts.tv_nsec = timeout_ns % 1000000000;
+      tsp = &ts;
+    }
+    int saved = errno;  // idle work runs on a parking fiber, before its errno is saved
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&futex_word_), FUTEX_WAIT_PRIVATE, 0, tsp, nullptr, 0);
+    errno = saved;
+    futex_word_.store(0, std::memory_order_relaxed);
+    return 0;
+  }
+
   // find() is fd's state, or nullptr if none was ever made.
   fd_state* find(int fd) noexcept {
     if (fd < 0 || (fd >> chunk_bits) >= static_cast<int>(chunks_.size()) || !chunks_[fd >> chunk_bits]) return nullptr;
@@ -300,7 +349,7 @@ class epoll_poller final : public poller {
   int dispatch(const epoll_event& e) noexcept {
     if (e.data.u64 == wake_tag) {
       std::uint64_t v;
-      [[maybe_unused]] long r = syscall(SYS_read, evfd_, &v, sizeof v);
+      [[maybe_unused]] long r = syscall(SYS_read, evfd_.load(std::memory_order_relaxed), &v, sizeof v);
       return 0;
     }
     int fd = static_cast<int>(e.data.u64 & 0xffffffffu);

@@ -102,6 +102,11 @@ void fd_copied(int from, int to) noexcept {
   detail::copy_facts(from, to);
 }
 
+bool weft_fd(int fd) noexcept { return detail::is_runtime_fd(fd); }
+int own_fd(int fd) noexcept { return detail::runtime_fd(fd); }
+void disown_fd(int fd) noexcept { detail::runtime_fd_closed(fd); }
+std::size_t weft_fds(int* out, std::size_t n) noexcept { return detail::runtime_fds(out, n); }
+
 void flags_changed() noexcept {
   if (tl_vfork) return;
   detail::bump_flags_epoch();

@@ -134,6 +134,15 @@ void fd_created(int fd, fd_kind kind, bool stream, bool nonblock) noexcept;
 void fd_closing(int fd) noexcept;
 // fd_copied() gives `to` what is known of `from` (dup, dup2, F_DUPFD...).
 void fd_copied(int from, int to) noexcept;
+// weft_fd() is true for an fd of weft's own (epoll sets, eventfds...): the
+// hooks never close it for the program. own_fd() moves a new fd the hooks
+// keep for themselves to weft's high range and marks it (returns the new
+// number); disown_fd() unmarks it before the hooks close it. weft_fds()
+// copies up to n of them, ascending, and returns how many there are.
+bool weft_fd(int fd) noexcept;
+int own_fd(int fd) noexcept;
+void disown_fd(int fd) noexcept;
+std::size_t weft_fds(int* out, std::size_t n) noexcept;
 // flags_changed() says the program changed O_NONBLOCK or a socket timeout
 // of some description (F_SETFL, FIONBIO, setsockopt): re-read at next use.
 void flags_changed() noexcept;
