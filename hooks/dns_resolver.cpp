@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/epoll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -132,6 +133,11 @@ std::unique_ptr<channel> make_channel(const std::string& key) {
 // get_channel() is the thread's channel, remade if the configuration
 // changed and nothing is outstanding; nullptr if none can be made.
 channel* get_channel() {
+  // A fork()ed child must not use the parent's channel: its queries belong
+  // to fibers the child does not have, and its sockets are shared. The old
+  // one is left alone (destroying it would run those fibers' callbacks).
+  static const int forget_in_child = pthread_atfork(nullptr, nullptr, [] { (void)tl_chan.c.release(); });
+  (void)forget_in_child;
   std::string key = resolv_conf_key();
   auto& c = tl_chan.c;
   if (c && c->key != key && c->outstanding == 0 && !c->driving && c->waiting.empty()) c.reset();

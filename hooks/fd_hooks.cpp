@@ -80,15 +80,15 @@ int around_weft_fds(unsigned first, unsigned last, Close&& close) {
   int own[256];
   std::size_t n = rt::in_vfork_child() ? 0 : std::min<std::size_t>(rt::weft_fds(own, 256), 256);
   int r = 0;
-  for (std::size_t i = 0; i <= n && first <= last; ++i) {
-    unsigned end = i < n ? static_cast<unsigned>(own[i]) : last + 1u;
-    if (end < first) continue;
-    if (end > first) {
-      int k = close(first, std::min(last, end - 1));
+  std::uint64_t from = first;  // 64 bits: last may be ~0u
+  for (std::size_t i = 0; i <= n && from <= last; ++i) {
+    std::uint64_t end = i < n ? static_cast<std::uint64_t>(own[i]) : std::uint64_t(last) + 1;
+    if (end < from) continue;
+    if (end > from) {
+      int k = close(static_cast<unsigned>(from), static_cast<unsigned>(std::min<std::uint64_t>(last, end - 1)));
       if (k != 0 && r == 0) r = k;
     }
-    if (end >= last) break;
-    first = end + 1;
+    from = end + 1;
   }
   return r;
 }

@@ -67,11 +67,7 @@ int fiber_main(int argc, char** argv, char** envp) {
   try {
     bool threads = weft::hooks::threads::fibers_mode();
     weft::config cfg;
-    if (threads) {
-      cfg.stack_size = std::size_t(256) << 10;
-      // Threads are fibers: a fork()ed child keeps only the forking one.
-      weft::rt::set_fork_keeps_only_caller(true);
-    }
+    if (threads) cfg.stack_size = std::size_t(256) << 10;
     weft::detail::run_scope scope(cfg);  // worker 0 here, plus WEFT_WORKERS-1 carriers
     auto f = weft::spawn(weft::spawn_options{.name = "main", .stack_size = root_stack()}, [&] {
       int r = g_main(argc, argv, envp);

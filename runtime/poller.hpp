@@ -35,9 +35,9 @@
 //                          atomically, like epoll_pwait's); a signal it lets
 //                          through is delivered even when the timeout is 0.
 //   interrupt()            make a blocked poll() return; any thread.
-//   after_fork(keep)       in a fork()ed child: replace kernel objects shared
-//                          with the parent (epoll set, eventfd) with fresh
-//                          ones; keep = false also drops every waiter (their
+//   after_fork()           in a fork()ed child: drop the kernel objects shared
+//                          with the parent (epoll set, eventfd; fresh ones
+//                          come at the next wait) and every waiter (their
 //                          fibers do not exist in the child).
 //   name()                 the backend's name for dumps and config.
 // All calls but interrupt() are made on the scheduler's own thread.
@@ -74,7 +74,7 @@ class poller {
   virtual int poll(ns_t timeout_ns, const sigset_t* mask = nullptr) = 0;
   virtual void interrupt() noexcept = 0;
   virtual std::string_view name() const noexcept = 0;
-  virtual void after_fork(bool keep_waiters) noexcept = 0;
+  virtual void after_fork() noexcept = 0;
 };
 
 // make_poller() builds the backend named `name` ("" = the build's default)

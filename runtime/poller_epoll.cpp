@@ -69,24 +69,14 @@ class epoll_poller final : public poller {
 
   ~epoll_poller() override { close_kernel_objects(); }
 
-  // after_fork() gives the child its own epoll set and eventfd (the
-  // inherited ones are shared with the parent). keep: re-register every fd
-  // the parent had registered, so parked fibers keep waiting correctly;
-  // otherwise forget all waiters (their fibers do not exist in the child).
-  void after_fork(bool keep) noexcept override {
-    bool had = ep_ >= 0;
+  // after_fork() closes the child's copies of the epoll set and eventfd
+  // (shared with the parent) and forgets every registration and waiter: the
+  // child's one fiber registers what it waits on anew.
+  void after_fork() noexcept override {
     close_kernel_objects();
-    if (had && keep && !open_kernel_objects()) keep = false;
-    for (std::size_t c = 0; c < chunks_.size(); ++c) {
-      if (!chunks_[c]) continue;
-      for (int i = 0; i < chunk_size; ++i) {
-        fd_state& st = chunks_[c][i];
-        if (!keep) st = fd_state{};
-        if (!st.registered) continue;
-        int fd = static_cast<int>(c << chunk_bits) + i;
-        if (!add(fd, st)) st.registered = false;
-      }
-    }
+    for (auto& c : chunks_)
+      if (c)
+        for (int i = 0; i < chunk_size; ++i) c[i] = fd_state{};
   }
 
  private:

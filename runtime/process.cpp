@@ -16,7 +16,6 @@ namespace {
 
 spinlock g_children_lk;
 std::vector<pid_t>* g_children = nullptr;  // never freed: waits may run at exit
-std::atomic<bool> g_only_caller{false};
 
 // fork_child() is the pthread_atfork child handler (note 1).
 void fork_child() noexcept {
@@ -24,7 +23,7 @@ void fork_child() noexcept {
   if (g_children) g_children->clear();
   scheduler* s = tl_sched;
   keep_only_slot(s ? s->slot() : -1);
-  if (s) s->after_fork_child(!fork_keeps_only_caller());
+  if (s) s->after_fork_child();
   // The child's one thread is a program thread now, whatever carrier forked.
   if (on_runtime_thread()) {
     sigset_t m;
@@ -38,10 +37,6 @@ void fork_child() noexcept {
 void install_fork_handlers() noexcept {
   [[maybe_unused]] static const int once = pthread_atfork(nullptr, nullptr, &fork_child);
 }
-
-void set_fork_policy(bool only_caller) noexcept { g_only_caller.store(only_caller, std::memory_order_relaxed); }
-
-bool fork_keeps_only_caller() noexcept { return g_only_caller.load(std::memory_order_relaxed); }
 
 void child_started(pid_t pid) noexcept {
   locked(g_children_lk, [&] {

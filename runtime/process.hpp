@@ -7,11 +7,14 @@
 //     scheduler. The child handler runs in the child on the forking thread:
 //     it forgets every other scheduler (their threads do not exist there),
 //     empties the children list, and renews the forking thread's scheduler
-//     (fresh epoll set and eventfd; scheduler::after_fork_child). What the
-//     child keeps of the fibers is the fork policy: every fiber of the
-//     forking carrier (the default, gevent's model: a fiber program forks
-//     with its fibers), or only the forking fiber, as POSIX keeps only the
-//     calling thread (weft-run --threads=fibers, where threads are fibers).
+//     (fresh epoll set and eventfd; scheduler::after_fork_child). The child
+//     keeps only the forking fiber, as POSIX keeps only the calling thread:
+//     the others are orphaned and never run there. (gevent's child goes on
+//     with every greenlet; rejected: a child that parks would run copies of
+//     the parent's fibers, which then do the parent's work twice and read
+//     the parent's sockets.) If the forking fiber is not run()'s root, the
+//     child ends with exit(0) once its fibers have ended, as a process does
+//     when its last thread ends.
 //  2. Carriers other than worker 0 block asynchronous signals
 //     (os_thread.hpp). A program started from one (exec, posix_spawn, a
 //     fork()ed child) must not inherit that: exec_mask() gives the mask a
@@ -27,10 +30,6 @@ namespace weft::detail {
 // install_fork_handlers() registers the pthread_atfork handlers once.
 // Any thread; idempotent.
 void install_fork_handlers() noexcept;
-// set_fork_policy()/fork_keeps_only_caller(): note 1. Any thread.
-void set_fork_policy(bool only_caller) noexcept;
-bool fork_keeps_only_caller() noexcept;
-
 // child_started()/child_reaped()/children(): the children this process
 // started and no wait reaped yet (rt.hpp). Any thread.
 void child_started(pid_t pid) noexcept;

@@ -122,8 +122,6 @@ void child_reaped(pid_t pid) noexcept {
 
 std::size_t children(pid_t* out, std::size_t n) noexcept { return detail::children(out, n); }
 
-void set_fork_keeps_only_caller(bool only) noexcept { detail::set_fork_policy(only); }
-
 void exec_sigmask(sigset_t* m) noexcept { detail::exec_mask(m); }
 
 void log(const char* text) noexcept { detail::log_write(text, std::strlen(text)); }

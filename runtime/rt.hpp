@@ -157,11 +157,6 @@ void child_reaped(pid_t pid) noexcept;
 // children() copies up to n tracked children into out; returns how many
 // are tracked. Any thread.
 std::size_t children(pid_t* out, std::size_t n) noexcept;
-// set_fork_keeps_only_caller() chooses what a fork()ed child keeps: every
-// fiber of the forking carrier (false, the default: gevent's model), or
-// only the forking fiber (true: POSIX threads, for weft-run
-// --threads=fibers). Call before run().
-void set_fork_keeps_only_caller(bool only) noexcept;
 // exec_sigmask() stores in *m the signal mask a program thread would have
 // here: the calling thread's mask, except that the asynchronous signals the
 // runtime blocks on worker carriers come from the mask the program had when

@@ -173,6 +173,7 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   complete(f);
   unlink(f);
   bool round_over = f->shutdown_marked && --round_live_ == 0;
+  if (live_ == 0 && root_orphaned_) std::exit(0);  // a fork()ed child's last fiber ended (process.hpp)
   if (round_over || live_ == 0) wake_shutdown();
   dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
   san_ending(f->san);
@@ -346,15 +347,15 @@ void scheduler::deliver_cancel(fiber_ctl* f) noexcept {
 
 // ---- fork -----------------------------------------------------------------
 
-void scheduler::after_fork_child(bool keep_fibers) noexcept {
+void scheduler::after_fork_child() noexcept {
   // Only the forking thread exists in the child: nothing is in flight from
   // other threads, and the mailbox lock may have been held by one of them.
   ::new (&mail_lk_) spinlock();
   remote_inflight_.store(0, std::memory_order_relaxed);
   polling_.store(false, std::memory_order_relaxed);
   wake_sent_.store(false, std::memory_order_relaxed);
-  if (!keep_fibers) drop_all_but_running();
-  poller_->after_fork(keep_fibers);
+  drop_all_but_running();
+  poller_->after_fork();
 }
 
 // drop_all_but_running() leaves, of this carrier's fibers, only the one
@@ -364,6 +365,7 @@ void scheduler::after_fork_child(bool keep_fibers) noexcept {
 // by ready().
 void scheduler::drop_all_but_running() noexcept {
   fiber_ctl* keep = running_;
+  if (!keep->is_main_ctx && signals_.root && signals_.root != keep) root_orphaned_ = true;
   for (fiber_ctl* f = all_head_, *next; f; f = next) {
     next = f->all_next;
     if (f == keep) continue;

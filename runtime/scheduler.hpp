@@ -142,10 +142,10 @@ class scheduler {
   void shutdown() noexcept;
 
   // after_fork_child() makes this scheduler usable in a fork()ed child:
-  // fresh poller kernel objects, no other threads; keep_fibers = false also
-  // orphans every fiber but the forking one (process.hpp). Call in the
-  // child only, on the thread that forked (the pthread_atfork child handler).
-  void after_fork_child(bool keep_fibers) noexcept;
+  // fresh poller kernel objects, no other threads, every fiber but the
+  // forking one orphaned (process.hpp). Call in the child only, on the
+  // thread that forked (the pthread_atfork child handler).
+  void after_fork_child() noexcept;
   // note_io_park() counts a hooked wait that parked (rt::parks());
   // io_park_count() reads the count from any thread.
   void note_io_park() noexcept;
@@ -247,6 +247,7 @@ class scheduler {
   worker_group* group_ = nullptr;
   std::atomic<unsigned long> io_parks_{0};  // plain load/store: one writer
   bool stopping_ = false;      // shutdown() began
+  bool root_orphaned_ = false;  // a fork()ed child whose root fiber stayed in the parent
   std::size_t round_live_ = 0;  // fibers shutdown() cancelled that are still alive
 
   // pick() returns the next fiber to run, doing idle work (and blocking in

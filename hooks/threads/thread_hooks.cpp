@@ -38,7 +38,6 @@ struct thread_exit {
 };
 
 std::atomic<long> g_live{0};  // thread fibers not yet ended
-bool g_main_gone = false;     // a fork()ed child of a thread fiber: main is not there
 std::atomic<bool> g_warn_cancel{false}, g_warn_sigqueue{false};
 
 constexpr std::size_t min_stack = 16 * 1024, max_stack = 8 * 1024 * 1024;
@@ -69,10 +68,7 @@ void finish(thread_rec* r, void* result) {
     unpark_locked(g.b, r, SIZE_MAX);
   }
   if (free_it) delete r;
-  if (g_live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    if (g_main_gone) std::exit(0);  // the last thread of a fork()ed child ended
-    unpark(&g_live, SIZE_MAX);
-  }
+  if (g_live.fetch_sub(1, std::memory_order_acq_rel) == 1) unpark(&g_live, SIZE_MAX);
 }
 
 // thread_body() is the fiber function of a pthread_create'd thread.
@@ -142,11 +138,7 @@ int join(thread_rec* r, void** result, ns_t deadline, bool try_only) {
 
 }  // namespace
 
-void threads_after_fork_child() noexcept {
-  bool thread_fiber = self_rec() != nullptr;
-  g_live.store(thread_fiber ? 1 : 0, std::memory_order_relaxed);
-  g_main_gone = thread_fiber;
-}
+void threads_after_fork_child() noexcept { g_live.store(self_rec() ? 1 : 0, std::memory_order_relaxed); }
 
 }  // namespace weft::hooks::threads
 
