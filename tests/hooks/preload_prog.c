@@ -5,7 +5,10 @@
  * SO_RCVTIMEO, F_GETFL and a numeric getaddrinfo/getnameinfo.
  * stderr gets "real_nonblock=<0|1>": the kernel's O_NONBLOCK of a blocking
  * socket after blocking I/O on it, which must be 0 under weft-run too.
- * "prog exit N" ends with exit(N) inside main, "prog ret N" returns N. */
+ * "prog exit N" ends with exit(N) inside main, "prog ret N" returns N.
+ * "prog sigread" only does this: a SIGALRM handler without SA_RESTART, a
+ * timer 100 ms away, and a blocking read of a pipe a thread writes 400 ms
+ * from now; prints what the read returned. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +23,9 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +51,35 @@ static void* serve(void* arg) {
   return NULL;
 }
 
+static int sig_pipe[2];
+static void on_alarm(int sig) { (void)sig; }
+static void* late_writer(void* arg) {
+  (void)arg;
+  usleep(400000);
+  if (write(sig_pipe[1], "x", 1) != 1) perror("write");
+  return NULL;
+}
+
+/* sigread() is the "sigread" mode (see the file comment). */
+static int sigread(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, NULL);
+  if (pipe(sig_pipe)) return 1;
+  pthread_t t;
+  pthread_create(&t, NULL, late_writer, NULL);
+  struct itimerval it = {{0, 0}, {0, 100000}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  char c;
+  ssize_t n = read(sig_pipe[0], &c, 1);
+  printf("read=%zd %s\n", n, n < 0 ? strerror(errno) : "data");
+  pthread_join(t, NULL);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "sigread") == 0) return sigread();
   listener = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);

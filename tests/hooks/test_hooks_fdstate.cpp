@@ -5,10 +5,13 @@
 // blocking kept on plain threads, regular files passing through.
 #include "hooks_test.hpp"
 
+#include <dirent.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -327,3 +330,60 @@ TEST(FdState, RegularFilesPassThrough) {
 }
 
 }  // namespace
+
+namespace {
+// open_fds() lists the fds open in this process (/proc/self/fd), without
+// the directory's own.
+std::vector<int> open_fds() {
+  std::vector<int> v;
+  DIR* d = ::opendir("/proc/self/fd");
+  int self = ::dirfd(d);
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.' && std::atoi(e->d_name) != self) v.push_back(std::atoi(e->d_name));
+  ::closedir(d);
+  return v;
+}
+}  // namespace
+
+// weft's own fds (the poller's epoll set and eventfd) exist only once a
+// fiber waited on an fd, sit at the top of the fd range, and are not the
+// program's to close: close() leaves them, closefrom() spares them, dup2()
+// onto one fails with EBUSY. A fork()ed child closes everything it asks to.
+TEST(FdState, WeftsOwnFdsAreHighLateAndKept) {
+  std::vector<int> before = open_fds();
+  weft::run([&] {
+    weft::this_fiber::sleep_for(1ms);
+    EXPECT_EQ(open_fds(), before) << "no fd of weft's own before a fiber waits on an fd";
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    res got;
+    auto r = spawn_reader(p[0], got);
+    weft::this_fiber::sleep_for(5ms);
+    std::vector<int> now = open_fds();
+    std::vector<int> weft_fds;
+    for (int fd : now)
+      if (std::find(before.begin(), before.end(), fd) == before.end() && fd != p[0] && fd != p[1])
+        weft_fds.push_back(fd);
+    ASSERT_EQ(weft_fds.size(), 2u) << "an epoll set and an eventfd";
+    for (int fd : weft_fds) EXPECT_GT(fd, 64) << "kept out of the low numbers";
+    int w = weft_fds[0];
+    EXPECT_EQ(::close(w), 0);
+    EXPECT_GE(::syscall(SYS_fcntl, w, F_GETFD), 0) << "still open";
+    EXPECT_EQ(::dup2(p[0], w), -1);
+    EXPECT_EQ(errno, EBUSY);
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::closefrom(3);
+      _exit(open_fds().size() == 3 ? 0 : 1);  // 0, 1, 2
+    }
+    int st = 0;
+    ASSERT_EQ(::waitpid(child, &st, 0), child);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "the child's closefrom closed everything";
+    ::closefrom(3);
+    EXPECT_GE(::syscall(SYS_fcntl, w, F_GETFD), 0) << "closefrom spares weft's fds";
+    EXPECT_LT(::syscall(SYS_fcntl, p[1], F_GETFD), 0) << "and closes the program's";
+    r.join();
+    EXPECT_EQ(got.r, -1);
+    EXPECT_EQ(got.err, EBADF) << "the waiting reader woke when closefrom closed its fd";
+  });
+}

@@ -21,10 +21,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +116,83 @@ TEST(WeftRun, PlainCProgramPrintsTheSameWithTheHooksActive) {
   EXPECT_EQ(plain.err, "real_nonblock=0\n");
   EXPECT_EQ(stripped(hooked.err), "real_nonblock=0\n") << "the hooks never change a description's flags";
   EXPECT_GT(parks(hooked.err), 3) << "main() must run on a fiber with the hooks active: " << hooked.err;
+}
+
+// --no-signals: sigaction is glibc's, so a caught signal ends no parked
+// call: the read waits for its data, where the plain run (and the hooks)
+// fail it with EINTR.
+TEST(WeftRun, NoSignalsLeavesSigactionToGlibc) {
+  outcome plain = run({env("PRELOAD_PROG"), "sigread"});
+  EXPECT_EQ(plain.out, "read=-1 Interrupted system call\n") << plain.err;
+  outcome hooked = run({env("WEFT_RUN"), env("PRELOAD_PROG"), "sigread"});
+  EXPECT_EQ(hooked.out, plain.out) << hooked.err;
+  outcome off = run({env("WEFT_RUN"), "--no-signals", env("PRELOAD_PROG"), "sigread"});
+  EXPECT_EQ(off.out, "read=1 data\n") << off.err;
+}
+
+// --no-dns: the resolver calls are glibc's. WEFT_HOSTS points only the
+// hooks' resolver at another hosts file, which tells the two apart.
+TEST(WeftRun, NoDnsLeavesTheResolverToGlibc) {
+  char path[] = "/tmp/weft_hosts_XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const char line[] = "10.11.12.13 weft-run-test-host\n";
+  ASSERT_EQ(::write(fd, line, sizeof line - 1), static_cast<ssize_t>(sizeof line - 1));
+  ::close(fd);
+  std::string hosts = std::string("WEFT_HOSTS=") + path;
+  const char* py = "import socket\ntry: print(socket.gethostbyname('weft-run-test-host'))\nexcept OSError: print('none')";
+  if (env("PYTHON3").empty()) GTEST_SKIP() << "no python3";
+  outcome hooked = run({env("WEFT_RUN"), env("PYTHON3"), "-c", py}, {hosts});
+  EXPECT_EQ(hooked.out, "10.11.12.13\n") << hooked.err;
+  outcome off = run({env("WEFT_RUN"), "--no-dns", env("PYTHON3"), "-c", py}, {hosts});
+  EXPECT_NE(off.out, "10.11.12.13\n") << "glibc knows nothing of WEFT_HOSTS: " << off.err;
+  ::unlink(path);
+}
+
+// --no-threads is --threads=os: a Python thread runs on a thread of its own.
+TEST(WeftRun, NoThreadsKeepsOsThreads) {
+  if (env("PYTHON3").empty()) GTEST_SKIP() << "no python3";
+  const char* py =
+      "import threading\nids = []\nt = threading.Thread(target=lambda: ids.append(threading.get_native_id()))\n"
+      "t.start(); t.join()\nprint('same carrier' if ids[0] == threading.get_native_id() else 'own thread')";
+  EXPECT_EQ(run({env("WEFT_RUN"), env("PYTHON3"), "-c", py}).out, "same carrier\n");
+  EXPECT_EQ(run({env("WEFT_RUN"), "--no-threads", env("PYTHON3"), "-c", py}).out, "own thread\n");
+  EXPECT_EQ(run({env("WEFT_RUN"), "--threads=os", env("PYTHON3"), "-c", py}).out, "own thread\n");
+}
+
+// The monitor is off unless asked; --monitor=MS reports a fiber that holds
+// its carrier in one line; --log FILE sends it (with the backtrace) there;
+// --verbose says what is hooked on stderr and changes nothing else.
+TEST(WeftRun, MonitorLogAndVerbose) {
+  if (env("PYTHON3").empty()) GTEST_SKIP() << "no python3";
+  const char* py = "import time\nt = time.time()\nwhile time.time() - t < 0.3: pass\nprint('done')";
+  outcome quiet = run({env("WEFT_RUN"), env("PYTHON3"), "-c", py});
+  EXPECT_EQ(quiet.out, "done\n");
+  EXPECT_EQ(quiet.err, "") << "weft adds nothing to the program's output unless asked";
+  outcome mon = run({env("WEFT_RUN"), "--monitor=50", env("PYTHON3"), "-c", py});
+  EXPECT_EQ(mon.out, "done\n");
+  EXPECT_EQ(mon.err.rfind("weft: monitor: fiber ", 0), 0u) << mon.err;
+  EXPECT_NE(mon.err.find("held its carrier"), std::string::npos) << mon.err;
+  EXPECT_EQ(std::count(mon.err.begin(), mon.err.end(), '\n'), 1) << "one short line: " << mon.err;
+  char dir[] = "/tmp/weft_log_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string log = std::string(dir) + "/weft.log";
+  outcome logged = run({env("WEFT_RUN"), "--monitor=50", "--log", log, env("PYTHON3"), "-c", py});
+  EXPECT_EQ(logged.out, "done\n");
+  EXPECT_EQ(logged.err, "") << "reports go to the log file";
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("held its carrier"), std::string::npos) << text;
+  EXPECT_NE(text.find("backtrace follows"), std::string::npos) << text;
+  EXPECT_GT(std::count(text.begin(), text.end(), '\n'), 3) << "the backtrace is in the log: " << text;
+  ::unlink(log.c_str());
+  ::rmdir(dir);
+  outcome v = run({env("WEFT_RUN"), "--verbose", "--no-dns", env("PYTHON3"), "-c", "print('hi')"});
+  EXPECT_EQ(v.out, "hi\n");
+  EXPECT_NE(v.err.find("weft-run: hooked: "), std::string::npos) << v.err;
+  EXPECT_EQ(v.err.find(", DNS"), std::string::npos) << "--no-dns shows: " << v.err;
+  EXPECT_EQ(run({env("WEFT_RUN"), "--monitor=x", "/bin/true"}).status, 2);
+  EXPECT_EQ(run({env("WEFT_RUN"), "--log"}).status, 2);
 }
 
 TEST(WeftRun, ExitsWithTheProgramsStatus) {
