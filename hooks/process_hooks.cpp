@@ -27,13 +27,35 @@
 
 namespace rt = weft::rt;
 
+namespace {
+// The kernel mask the caller had before weft_vfork_enter() changed it.
+__attribute__((tls_model("initial-exec"))) thread_local sigset_t tl_vfork_saved;
+__attribute__((tls_model("initial-exec"))) thread_local bool tl_vfork_changed = false;
+}  // namespace
+
+// weft_vfork_enter() gives the thread, for the vfork syscall, the signal
+// mask the child must inherit (the calling fiber's own, rt::exec_sigmask).
+// weft_vfork_leave() restores the parent's. Called by the stub only.
+extern "C" __attribute__((visibility("hidden"), used)) void weft_vfork_enter() {
+  sigset_t want;
+  rt::exec_sigmask(&want);
+  rt::real_sigmask(&tl_vfork_saved);
+  tl_vfork_changed = std::memcmp(&want, &tl_vfork_saved, sizeof want) != 0;
+  if (tl_vfork_changed) rt::apply_sigmask(&want);
+}
+extern "C" __attribute__((visibility("hidden"), used)) void weft_vfork_leave() {
+  if (tl_vfork_changed) rt::apply_sigmask(&tl_vfork_saved);
+  tl_vfork_changed = false;
+}
+
 // weft_vfork_failed() ends a failed vfork: errno, -1. Called by the stub only.
 extern "C" __attribute__((visibility("hidden"), used)) long weft_vfork_failed(long err) {
   errno = static_cast<int>(err);
   return -1;
 }
 
-// vfork and __vfork (x86-64). The parent lowers the flag when it resumes.
+// vfork and __vfork (x86-64). The parent lowers the flag and gets its mask
+// back when it resumes (stack: 16-byte aligned at each call).
 asm(R"(
   .text
   .globl vfork
@@ -43,6 +65,9 @@ asm(R"(
   .p2align 4
 vfork:
 __vfork:
+  subq $8, %rsp
+  call weft_vfork_enter
+  addq $8, %rsp
   popq %rdi
   movq weft_tl_vfork@gottpoff(%rip), %rsi
   incl %fs:(%rsi)
@@ -53,6 +78,9 @@ __vfork:
   jz 1f
   movq weft_tl_vfork@gottpoff(%rip), %rsi
   decl %fs:(%rsi)
+  pushq %rax
+  call weft_vfork_leave
+  popq %rax
   cmpq $-4095, %rax
   jae 2f
 1:
@@ -104,7 +132,7 @@ int spawn(spawn_fn real, pid_t* pid, const char* path, const posix_spawn_file_ac
   if (attr) posix_spawnattr_getflags(attr, &fl);
   sigset_t want, now;
   rt::exec_sigmask(&want);
-  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  rt::real_sigmask(&now);  // glibc's child inherits the kernel's mask
   int r;
   if (!(fl & POSIX_SPAWN_SETSIGMASK) && std::memcmp(&want, &now, sizeof want) != 0) {
     posix_spawnattr_t a;

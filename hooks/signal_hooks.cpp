@@ -122,7 +122,7 @@ WEFT_HOOK sighandler_t sysv_signal(int sig, sighandler_t h) { return install(sig
 WEFT_HOOK sighandler_t __sysv_signal(int sig, sighandler_t h) { return install(sig, h, SA_RESETHAND | SA_NODEFER); }
 
 WEFT_HOOK int siginterrupt(int sig, int flag) {
-  if (!weft::hooks::signals_hooked() || weft::rt::in_vfork_child()) return WEFT_REAL(siginterrupt)(sig, flag);
+  if (!weft::hooks::signals_hooked() || weft::rt::in_vfork_child()) return WEFT_REAL_AS(int (*)(int, int), "siginterrupt")(sig, flag);
   struct sigaction a;
   if (do_sigaction(sig, nullptr, &a) < 0) return -1;
   if (flag) {

@@ -9,6 +9,8 @@
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
@@ -58,15 +60,19 @@ pthread_t start_os_thread(void* (*fn)(void*), void* arg) {
   sigset_t block, old;
   async_signal_set(&block);
   auto* rec = new start_rec{fn, arg};
-  pthread_sigmask(SIG_BLOCK, &block, &old);  // the new thread inherits it
+  thread_sigmask(SIG_BLOCK, &block, &old);  // the new thread inherits it
   pthread_t t;
   int e = create(&t, nullptr, &thread_entry, rec);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  thread_sigmask(SIG_SETMASK, &old, nullptr);
   if (e) {
     delete rec;
     throw std::system_error(e, std::generic_category(), "weft: cannot start a worker thread");
   }
   return t;
+}
+
+int thread_sigmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+  return syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8) == 0 ? 0 : errno;
 }
 
 void async_signal_set(sigset_t* s) noexcept {
@@ -78,7 +84,7 @@ bool on_runtime_thread() noexcept { return tl_runtime_thread; }
 
 void note_program_sigmask() noexcept {
   sigset_t m;
-  pthread_sigmask(SIG_BLOCK, nullptr, &m);
+  thread_sigmask(SIG_BLOCK, nullptr, &m);
   locked(g_mask_lk, [&] {
     g_program_mask = m;
     g_have_mask = true;

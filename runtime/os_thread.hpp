@@ -18,6 +18,10 @@ pthread_t start_os_thread(void* (*fn)(void*), void* arg);
 // join_os_thread() waits for a thread from start_os_thread(). Any thread.
 void join_os_thread(pthread_t t) noexcept;
 
+// thread_sigmask() is pthread_sigmask as a raw syscall: the runtime's own
+// mask changes never go through a preloaded interposer. Any thread.
+int thread_sigmask(int how, const sigset_t* set, sigset_t* old) noexcept;
+
 // async_signal_set() stores in *s the asynchronous signals those threads
 // block. Any thread.
 void async_signal_set(sigset_t* s) noexcept;

@@ -14,6 +14,7 @@
 namespace weft::detail {
 namespace {
 
+std::atomic<bool (*)(sigset_t*)> g_provider{nullptr};
 spinlock g_children_lk;
 std::vector<pid_t>* g_children = nullptr;  // never freed: waits may run at exit
 
@@ -24,11 +25,12 @@ void fork_child() noexcept {
   scheduler* s = tl_sched;
   keep_only_slot(s ? s->slot() : -1);
   if (s) s->after_fork_child();
-  // The child's one thread is a program thread now, whatever carrier forked.
-  if (on_runtime_thread()) {
+  // The child's one thread is a program thread now, with the mask of the
+  // thread (fiber) that forked, whatever carrier it ran on.
+  if (on_runtime_thread() || g_provider.load(std::memory_order_relaxed)) {
     sigset_t m;
     exec_mask(&m);
-    pthread_sigmask(SIG_SETMASK, &m, nullptr);
+    thread_sigmask(SIG_SETMASK, &m, nullptr);
   }
 }
 
@@ -61,8 +63,11 @@ std::size_t children(pid_t* out, std::size_t n) noexcept {
   });
 }
 
+void set_mask_provider(bool (*fn)(sigset_t*)) noexcept { g_provider.store(fn, std::memory_order_release); }
+
 void exec_mask(sigset_t* m) noexcept {
-  pthread_sigmask(SIG_BLOCK, nullptr, m);
+  if (auto fn = g_provider.load(std::memory_order_acquire); fn && fn(m)) return;
+  thread_sigmask(SIG_BLOCK, nullptr, m);
   if (!on_runtime_thread()) return;
   sigset_t async, prog;
   async_signal_set(&async);

@@ -36,7 +36,13 @@ void child_started(pid_t pid) noexcept;
 void child_reaped(pid_t pid) noexcept;
 std::size_t children(pid_t* out, std::size_t n) noexcept;
 
-// exec_mask() stores the mask a program thread would have here (note 2).
+// exec_mask() stores the mask a program thread would have here (note 2):
+// the provider's answer if one is set and has one, else the thread's mask
+// with worker carriers' blocking undone.
 void exec_mask(sigset_t* m) noexcept;
+// set_mask_provider() installs fn, which gives the running fiber's own
+// signal mask when it keeps one (weft-run's threads as fibers) and returns
+// true, else false. Any thread; once, before fibers run.
+void set_mask_provider(bool (*fn)(sigset_t*)) noexcept;
 
 }  // namespace weft::detail

@@ -4,6 +4,7 @@
 
 #include "fd_registry.hpp"
 #include "log.hpp"
+#include "os_thread.hpp"
 #include "process.hpp"
 #include "sched_registry.hpp"
 #include "scheduler.hpp"
@@ -123,6 +124,9 @@ void child_reaped(pid_t pid) noexcept {
 std::size_t children(pid_t* out, std::size_t n) noexcept { return detail::children(out, n); }
 
 void exec_sigmask(sigset_t* m) noexcept { detail::exec_mask(m); }
+void set_sigmask_provider(bool (*fn)(sigset_t*)) noexcept { detail::set_mask_provider(fn); }
+void real_sigmask(sigset_t* m) noexcept { detail::thread_sigmask(SIG_BLOCK, nullptr, m); }
+void apply_sigmask(const sigset_t* m) noexcept { detail::thread_sigmask(SIG_SETMASK, m, nullptr); }
 
 void log(const char* text) noexcept { detail::log_write(text, std::strlen(text)); }
 

@@ -162,6 +162,15 @@ std::size_t children(pid_t* out, std::size_t n) noexcept;
 // runtime blocks on worker carriers come from the mask the program had when
 // run() began. For exec and posix_spawn, whose new program inherits the mask.
 void exec_sigmask(sigset_t* m) noexcept;
+// set_sigmask_provider() lets the hooks say what the running fiber's own
+// signal mask is, when they keep one per fiber (threads as fibers): fn
+// stores it and returns true, or returns false (the carrier's mask is the
+// fiber's). Used by exec_sigmask(). Once, before fibers run.
+void set_sigmask_provider(bool (*fn)(sigset_t*)) noexcept;
+// real_sigmask() is the calling thread's mask as the kernel has it.
+void real_sigmask(sigset_t* m) noexcept;
+// apply_sigmask() sets the calling thread's mask in the kernel (raw).
+void apply_sigmask(const sigset_t* m) noexcept;
 
 // ---- reports -----------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 #include "signals.hpp"
 
 #include "libc_next.hpp"
+#include "os_thread.hpp"
 #include "scheduler.hpp"
 
 #include <pthread.h>
@@ -82,7 +83,7 @@ bool signal_state::any_mask_waiter() const noexcept {
 
 const sigset_t* signal_state::poll_mask(sigset_t* buf) const noexcept {
   if (!any_mask_waiter()) return nullptr;
-  pthread_sigmask(SIG_BLOCK, nullptr, buf);
+  thread_sigmask(SIG_BLOCK, nullptr, buf);
   for (fiber_ctl* f : mask_waiters)
     if (f) sigandset(buf, buf, static_cast<const sigset_t*>(f->wait_sigmask));
   return buf;

@@ -46,6 +46,10 @@ int owner_id() noexcept;
 // timespec is invalid (EINVAL).
 ns_t deadline_from(clockid_t clock, const timespec* abstime) noexcept;
 
+// caller_sigmask() stores the calling thread's signal mask: a thread
+// fiber's own (sigmask_hooks.cpp), else the kernel's. Callable anywhere.
+void caller_sigmask(sigset_t* m) noexcept;
+
 // threads_after_fork_child() tells the thread hooks that only the forking
 // thread exists now (the runtime keeps only the forking fiber). The
 // pthread_atfork child handler only.

@@ -152,6 +152,7 @@ WEFT_HOOK int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*f
   if (!r) return EAGAIN;
   r->fn = fn;
   r->arg = arg;
+  caller_sigmask(&r->mask);  // a new thread starts with its creator's mask
   if (attr) {
     int ds = PTHREAD_CREATE_JOINABLE;
     pthread_attr_getdetachstate(attr, &ds);

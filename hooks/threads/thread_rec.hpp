@@ -8,6 +8,8 @@
 #pragma once
 #include "common.hpp"
 
+#include <signal.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,6 +34,7 @@ struct thread_rec {
   };
   std::vector<slot> specific;  // pthread_key_* values, by key
   char name[16] = {};
+  sigset_t mask{};             // the thread's own signal mask (sigmask_hooks.cpp)
 };
 
 // rec_of() is t's record if t is a fiber's pthread_t, else nullptr.

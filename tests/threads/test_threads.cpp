@@ -55,6 +55,8 @@ void same_three_ways(const std::vector<std::string>& argv) {
 }
 
 TEST(Threads, ProducerConsumer1000Threads) { same_three_ways({prog("prodcons")}); }
+// Each thread's own signal mask, and children inheriting their starter's.
+TEST(Threads, SignalMasksPerThreadAndInherited) { same_three_ways({prog("masks")}); }
 TEST(Threads, LifecycleKeysDetachedOnceExitJoinMutexKinds) { same_three_ways({prog("lifecycle")}); }
 TEST(Threads, WorkerPoolBarrierRwlockSemaphores) { same_three_ways({prog("pool")}); }
 // OS threads started before main and fiber threads share a mutex, condvars,
