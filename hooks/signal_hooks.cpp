@@ -42,14 +42,26 @@ bool catches(const struct sigaction* a) noexcept {
   return (a->sa_flags & SA_SIGINFO) || (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
 }
 
+// Handlers running on this thread: no safe point may yield inside one. (A
+// handler that longjmps out leaves it raised: safe points then stay off on
+// this thread, which costs fairness, not correctness.)
+__attribute__((tls_model("initial-exec"))) constinit thread_local int tl_in_handler = 0;
+
+// safe_point() is rt::safe_point() outside signal handlers.
+void safe_point() noexcept {
+  if (tl_in_handler == 0) weft::rt::safe_point();
+}
+
 // trampoline() runs the program's handler, then tells the runtime.
 void trampoline(int sig, siginfo_t* info, void* uctx) {
   const struct sigaction* a = g_act[sig].load(std::memory_order_acquire);
   bool restart = false;
   if (a) {
     restart = a->sa_flags & SA_RESTART;
+    ++tl_in_handler;
     if (a->sa_flags & SA_SIGINFO) a->sa_sigaction(sig, info, uctx);
     else a->sa_handler(sig);
+    --tl_in_handler;
   }
   int saved = errno;
   weft::rt::signal_caught(sig, restart);
@@ -108,8 +120,16 @@ int bsd_flags(int sig) noexcept {
 
 }  // namespace
 
+// sigaction and raise are safe points (rt::safe_point): a loop that calls
+// them on one thread cannot keep the carrier's other threads from running.
 WEFT_HOOK int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  safe_point();
   return do_sigaction(sig, act, old);
+}
+
+WEFT_HOOK int raise(int sig) {
+  safe_point();
+  return WEFT_REAL(raise)(sig);
 }
 
 WEFT_HOOK sighandler_t signal(int sig, sighandler_t h) { return install(sig, h, bsd_flags(sig)); }

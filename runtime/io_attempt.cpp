@@ -73,7 +73,9 @@ ssize_t connect_once(io_op& op, bool blocking) noexcept {
   ssize_t r = ret(syscall(SYS_connect, op.fd, op.addr, op.alen));
   syscall(SYS_fcntl, op.fd, F_SETFL, fl);
   errno = saved;
-  if (r == -EINPROGRESS) {
+  // EALREADY: an earlier connect (interrupted by a signal) is still going
+  // on; the blocking call waits for it to finish, as for a new one.
+  if (r == -EINPROGRESS || r == -EALREADY) {
     op.connecting = true;
     return -EAGAIN;
   }

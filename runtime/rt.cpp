@@ -59,6 +59,10 @@ unsigned carriers() noexcept {
 
 void yield() noexcept { detail::tl_sched->yield(); }
 
+void safe_point() noexcept {
+  if (running_fiber()) detail::tl_sched->safe_point();
+}
+
 wake park_fd(int fd, io_event ev, ns_t deadline, sig_mode sig, const sigset_t* mask) {
   return detail::wait_fd(fd, ev, deadline, sig, mask);
 }

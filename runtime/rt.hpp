@@ -85,6 +85,10 @@ unsigned carriers() noexcept;
 // yield() lets the other ready fibers of the carrier run; not a
 // cancellation point. Fiber only.
 void yield() noexcept;
+// safe_point() lets the scheduler preempt a fiber that has held its carrier
+// for 10 ms (scheduler::safe_point): for hooks of calls that do not wait
+// and that busy loops make (sigaction, raise). Callable anywhere.
+void safe_point() noexcept;
 
 // ---- waiting ---------------------------------------------------------------
 

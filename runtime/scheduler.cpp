@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <new>
 
 namespace weft::detail {
@@ -86,6 +87,23 @@ fiber_id scheduler::next_id() noexcept {
 
 void scheduler::note_io_park() noexcept {
   io_parks_.store(io_parks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void scheduler::slow_safe_point() noexcept {
+  constexpr ns_t slice = 10000000;  // 10 ms
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO, a memory read
+  ns_t now = ns_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  std::uint64_t p = progress();
+  if (p != slice_progress_) {
+    slice_progress_ = p;
+    slice_start_ = now;
+    return;
+  }
+  if (now - slice_start_ < slice || running_->is_main_ctx) return;
+  slice_start_ = now;
+  maintain(false);  // due timers and remote wake-ups make their fibers ready
+  yield();
 }
 
 // ---- fiber lifecycle -------------------------------------------------------

@@ -55,6 +55,8 @@ void same_three_ways(const std::vector<std::string>& argv) {
 }
 
 TEST(Threads, ProducerConsumer1000Threads) { same_three_ways({prog("prodcons")}); }
+// A busy loop calling sigaction/raise yields its carrier after 10 ms.
+TEST(Threads, BusyLoopsThatCallSigactionOrRaiseLetOthersRun) { same_three_ways({prog("preempt")}); }
 // Each thread's own signal mask, and children inheriting their starter's.
 TEST(Threads, SignalMasksPerThreadAndInherited) { same_three_ways({prog("masks")}); }
 TEST(Threads, LifecycleKeysDetachedOnceExitJoinMutexKinds) { same_three_ways({prog("lifecycle")}); }
