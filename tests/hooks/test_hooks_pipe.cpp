@@ -146,3 +146,30 @@ TEST(Pipe, FifoOpenedWithoutAHookIsLearned) {
 }
 
 }  // namespace
+
+// A reader that gets the last bytes after the writer has already gone
+// (its hang-up seen by the poller first) must then see end of file, not
+// wait for an edge that never comes: the "drained" hint must not be trusted
+// after a hang-up. (It hung the shell's $(...) half the time.)
+TEST(Pipe, ShortReadAfterTheWriterLeftThenEof) {
+  weft::run([] {
+    for (int i = 0; i < 200; ++i) {
+      int p[2];
+      ASSERT_EQ(::pipe(p), 0);
+      auto writer = weft::spawn([&] {
+        (void)!::write(p[1], "abc", 3);
+        ::close(p[1]);
+      });
+      // The writer runs and hangs up before the reader's first read; the
+      // reader parks once first so that the poller sees the edge.
+      char b[100];
+      weft::timeout t(2s);
+      ssize_t n1 = ::read(p[0], b, sizeof b);
+      ssize_t n2 = ::read(p[0], b, sizeof b);
+      writer.join();
+      ASSERT_EQ(n1, 3) << "iteration " << i;
+      ASSERT_EQ(n2, 0) << "iteration " << i << ": errno " << errno;
+      ::close(p[0]);
+    }
+  });
+}
