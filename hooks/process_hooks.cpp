@@ -1,5 +1,5 @@
-// hooks/process_hooks.cpp — making processes: vfork, fork, clone,
-// posix_spawn and posix_spawnp.
+// hooks/process_hooks.cpp — making processes: vfork, fork, _Fork, clone,
+// posix_spawn, posix_spawnp and the exec family.
 //
 // vfork() children share the parent's memory, TLS included, until they
 // exec or exit. The hooks' vfork is glibc's stub (the return address is
@@ -9,12 +9,15 @@
 // registry, the pollers, the children list). clone(CLONE_VM | CLONE_VFORK)
 // gets the same treatment; other CLONE_VM children must not call hooked fd
 // functions (docs/hooks.md). posix_spawn's child runs glibc's own code only.
+// _Fork (fork without the atfork handlers) gets the runtime's child
+// handling anyway.
 //
 // Every child a hook creates is recorded (rt::child_started), so that a
 // wait for any child can watch it (wait_hooks.cpp). A program started from
-// a worker carrier, which blocks asynchronous signals, gets the signal mask
-// a program thread would have (rt::exec_sigmask): posix_spawn here, fork in
-// the runtime's fork handler.
+// a worker carrier (which blocks asynchronous signals) or from a thread
+// fiber (which keeps a mask of its own) gets the signal mask that thread
+// would have (rt::exec_sigmask): posix_spawn, vfork and the exec family
+// here, fork in the runtime's fork handler.
 #include "hook_core.hpp"
 
 #include <sched.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 namespace rt = weft::rt;
 
@@ -97,6 +101,90 @@ WEFT_HOOK pid_t fork() {
   pid_t r = WEFT_REAL(fork)();
   if (r > 0) rt::child_started(r);
   return r;
+}
+
+// _Fork() (glibc 2.34) is fork without the atfork handlers; the runtime's
+// own child handling must run all the same.
+WEFT_HOOK pid_t _Fork() {
+  pid_t r = WEFT_REAL_AS(pid_t (*)(), "_Fork")();
+  if (r == 0) rt::after_fork_child();
+  else if (r > 0) rt::child_started(r);
+  return r;
+}
+
+namespace {
+
+// exec_with() runs an exec call with the signal mask the calling thread
+// (fiber) has, which the new program inherits; if the exec fails, the
+// carrier's mask comes back.
+template <class F>
+int exec_with(F&& exec) {
+  sigset_t want, now;
+  rt::exec_sigmask(&want);
+  rt::real_sigmask(&now);
+  bool change = std::memcmp(&want, &now, sizeof want) != 0;
+  if (change) rt::apply_sigmask(&want);
+  int r = exec();
+  int e = errno;
+  if (change) rt::apply_sigmask(&now);
+  errno = e;
+  return r;
+}
+
+// collect() gathers execl-style arguments (arg0, ..., NULL [, envp]).
+std::vector<char*> collect(const char* arg0, va_list ap, char*** envp) {
+  std::vector<char*> v{const_cast<char*>(arg0)};
+  while (char* a = va_arg(ap, char*)) v.push_back(a);
+  v.push_back(nullptr);
+  if (envp) *envp = va_arg(ap, char**);
+  return v;
+}
+
+}  // namespace
+
+WEFT_HOOK int execve(const char* path, char* const argv[], char* const envp[]) {
+  return exec_with([&] { return WEFT_REAL(execve)(path, argv, envp); });
+}
+
+WEFT_HOOK int execv(const char* path, char* const argv[]) {
+  return exec_with([&] { return WEFT_REAL(execv)(path, argv); });
+}
+
+WEFT_HOOK int execvp(const char* file, char* const argv[]) {
+  return exec_with([&] { return WEFT_REAL(execvp)(file, argv); });
+}
+
+WEFT_HOOK int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  return exec_with([&] { return WEFT_REAL(execvpe)(file, argv, envp); });
+}
+
+WEFT_HOOK int fexecve(int fd, char* const argv[], char* const envp[]) {
+  return exec_with([&] { return WEFT_REAL(fexecve)(fd, argv, envp); });
+}
+
+WEFT_HOOK int execl(const char* path, const char* arg0, ...) {
+  va_list ap;
+  va_start(ap, arg0);
+  std::vector<char*> v = collect(arg0, ap, nullptr);
+  va_end(ap);
+  return execv(path, v.data());
+}
+
+WEFT_HOOK int execlp(const char* file, const char* arg0, ...) {
+  va_list ap;
+  va_start(ap, arg0);
+  std::vector<char*> v = collect(arg0, ap, nullptr);
+  va_end(ap);
+  return execvp(file, v.data());
+}
+
+WEFT_HOOK int execle(const char* path, const char* arg0, ...) {
+  va_list ap;
+  va_start(ap, arg0);
+  char** envp = nullptr;
+  std::vector<char*> v = collect(arg0, ap, &envp);
+  va_end(ap);
+  return execve(path, v.data(), envp);
 }
 
 // clone(fn, stack, flags, arg, ...ptid, tls, ctid).

@@ -18,7 +18,8 @@ std::atomic<bool (*)(sigset_t*)> g_provider{nullptr};
 spinlock g_children_lk;
 std::vector<pid_t>* g_children = nullptr;  // never freed: waits may run at exit
 
-// fork_child() is the pthread_atfork child handler (note 1).
+}  // namespace
+
 void fork_child() noexcept {
   ::new (&g_children_lk) spinlock();  // another thread may have held it
   if (g_children) g_children->clear();
@@ -33,8 +34,6 @@ void fork_child() noexcept {
     thread_sigmask(SIG_SETMASK, &m, nullptr);
   }
 }
-
-}  // namespace
 
 void install_fork_handlers() noexcept {
   [[maybe_unused]] static const int once = pthread_atfork(nullptr, nullptr, &fork_child);

@@ -27,6 +27,9 @@
 
 namespace weft::detail {
 
+// fork_child() is the pthread_atfork child handler (note 1); rt calls it
+// for a child made by _Fork. In the child only, on the forking thread.
+void fork_child() noexcept;
 // install_fork_handlers() registers the pthread_atfork handlers once.
 // Any thread; idempotent.
 void install_fork_handlers() noexcept;

@@ -127,6 +127,8 @@ void child_reaped(pid_t pid) noexcept {
 
 std::size_t children(pid_t* out, std::size_t n) noexcept { return detail::children(out, n); }
 
+void after_fork_child() noexcept { detail::fork_child(); }
+
 void exec_sigmask(sigset_t* m) noexcept { detail::exec_mask(m); }
 void set_sigmask_provider(bool (*fn)(sigset_t*)) noexcept { detail::set_mask_provider(fn); }
 void real_sigmask(sigset_t* m) noexcept { detail::thread_sigmask(SIG_BLOCK, nullptr, m); }

@@ -158,6 +158,9 @@ void flags_changed() noexcept;
 void child_started(pid_t pid) noexcept;
 // child_reaped() forgets a child a wait reaped. Any thread.
 void child_reaped(pid_t pid) noexcept;
+// after_fork_child() runs the runtime's fork-child handling, for a child
+// made without the atfork handlers (_Fork). In that child only.
+void after_fork_child() noexcept;
 // children() copies up to n tracked children into out; returns how many
 // are tracked. Any thread.
 std::size_t children(pid_t* out, std::size_t n) noexcept;
