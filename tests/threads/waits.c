@@ -13,20 +13,20 @@ static void* ticker(void* p) { (void)p; for (int i = 0; i < 20; ++i) { usleep(50
 int main(void) {
   pthread_t t; pthread_create(&t, NULL, ticker, NULL);
   pid_t c = fork();
-  if (c == 0) { usleep(60000); _exit(7); }
+  if (c == 0) { usleep(200000); _exit(7); }
   int st; pid_t r = waitpid(c, &st, 0);
   printf("waitpid: child=%d status=%d ticked_meanwhile=%d\n", r == c, WEXITSTATUS(st), ticks >= 5);
   pthread_join(t, NULL);
   ticks = 0; pthread_create(&t, NULL, ticker, NULL);
   c = fork();
-  if (c == 0) { usleep(60000); _exit(3); }
+  if (c == 0) { usleep(200000); _exit(3); }
   r = wait(&st);
   printf("wait: child=%d status=%d ticked_meanwhile=%d\n", r == c, WEXITSTATUS(st), ticks >= 5);
   pthread_join(t, NULL);
   sigset_t set; sigemptyset(&set); sigaddset(&set, SIGUSR1); pthread_sigmask(SIG_BLOCK, &set, NULL);
   ticks = 0; pthread_create(&t, NULL, ticker, NULL);
   c = fork();
-  if (c == 0) { usleep(60000); kill(getppid(), SIGUSR1); _exit(0); }
+  if (c == 0) { usleep(200000); kill(getppid(), SIGUSR1); _exit(0); }
   int sig = 0; int e = sigwait(&set, &sig);
   printf("sigwait: rc=%d sig=%s ticked_meanwhile=%d\n", e, sig == SIGUSR1 ? "SIGUSR1" : "?", ticks >= 5);
   waitpid(c, &st, 0);
