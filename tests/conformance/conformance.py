@@ -23,6 +23,9 @@ Design note.
   reasons are shown but not compared. Counts (run/fail/error/skip) are
   printed per run and checked against unittest's own summary line, so a
   misread output fails loudly instead of hiding a difference.
+- Every run gets the same environment: the harness's own without
+  LD_PRELOAD, PYTHON* and WEFT_* (weft-run options go through --weft-arg),
+  with PYTHONDONTWRITEBYTECODE=1 and a fresh TMPDIR, also its cwd.
 - Nothing can hang the harness. Each run has its own process group, its
   output goes to a log file (never a pipe), and a hard limit: the plain
   run gets the regrtest timeout + 30 s; a weft run min(that, 5 x the plain
@@ -51,6 +54,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import regrtest_output as ro  # noqa: E402
 
@@ -123,6 +127,7 @@ def run_once(cmd, log_path, limit, module=None, gdb_script=None):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTHON", "WEFT_")) and k != "LD_PRELOAD"}
     env["TMPDIR"] = tmp
+    env["PYTHONDONTWRITEBYTECODE"] = "1"   # no __pycache__ in the source or system tree
     start = time.monotonic()
     hung = None
     try:
