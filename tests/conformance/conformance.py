@@ -9,7 +9,7 @@ once plainly and once under weft-run per thread mode (--threads=os,
 of every test id with the plain run's. Stdlib only.
 
     conformance.py --weft-run PATH [--modes os,fibers] [--log-dir DIR]
-                   [--known FILE --docs FILE] MODULE...
+                   [--known FILE --docs FILE] [--gdb-script FILE] [MODULE...]
     conformance.py --summary DIR      (the table of every module's figures)
 
 Design note.
@@ -30,10 +30,11 @@ Design note.
   output goes to a log file (never a pipe), and a hard limit: the plain
   run gets the regrtest timeout + 30 s; a weft run min(that, 5 x the plain
   time + 30 s, at least 60 s), so a hang costs little more than the module
-  takes. At the limit the runner gets SIGABRT (regrtest's faulthandler then
-  prints every thread's stack), 5 s later the group gets SIGKILL; the group
-  is killed after every run, so strays die too. SIGTERM/SIGINT to the
-  harness kill the current group.
+  takes. At the limit a weft run's native stacks and fibers are saved
+  (gdb + tools/weft-gdb.py, in <log>.gdb), then the runner gets SIGABRT
+  (regrtest's faulthandler prints every thread's Python stack), 5 s later
+  the group gets SIGKILL; the group is killed after every run, so strays
+  die too. SIGTERM/SIGINT to the harness kill the current group.
 - Plain flakiness: after the runs, the tests that differed (and ran in
   both) are run plainly once more (--matchfile). A test whose plain outcome
   changes is reported as flaky plain: not weft's difference, but still a
