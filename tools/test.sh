@@ -6,6 +6,9 @@
 # Extra arguments go to `meson test` (e.g. --suite core).
 # Env: WEFT_BUILD_DIR (default build/), WEFT_MESON_OPTIONS (setup options),
 #      WEFT_TIMEOUT_MULTIPLIER (default 1),
+#      WEFT_CONFORMANCE=1: after the release run, also run the conformance
+#        suite (CPython's stdlib tests plain and under weft-run, both thread
+#        modes; tests/conformance/, a few minutes) and print its table,
 #      WEFT_SANITIZE: after the release run, also build and test with
 #        sanitizers: "address" (ASan+UBSan, the whole suite, in build-asan/),
 #        "thread" (TSan, the tests that use threads, in build-tsan/), or both
@@ -31,6 +34,21 @@ meson test -C "$build" --print-errorlogs \
 rc=$?
 
 logs=("$log")
+if [[ ${WEFT_CONFORMANCE:-0} == 1 ]]; then
+  conf_start=$(date +%s)
+  rm -f "$build/meson-logs/conformance.json"
+  # Not part of the default test setup (tests/meson.build): asked by suite.
+  meson test -C "$build" --print-errorlogs --suite conformance --logbase conformance \
+    --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-1}" || rc=1
+  if [[ -s $build/meson-logs/conformance.json ]]; then
+    logs+=("$build/meson-logs/conformance.json")
+    /usr/bin/python3 "$root/tests/conformance/conformance.py" --summary "$build/tests/conformance/logs" || true
+  else
+    echo "test.sh: the conformance suite ran no test (no /usr/bin/python3 test package?)"
+    rc=1
+  fi
+  echo "test.sh: conformance suite took $(($(date +%s) - conf_start)) s"
+fi
 for mode in ${WEFT_SANITIZE:+${WEFT_SANITIZE//,/ }}; do
   san_start=$(date +%s)
   if ! bash "$root/tools/sanitize.sh" "$mode"; then
