@@ -27,13 +27,13 @@ namespace rt = weft::rt;
 
 namespace {
 
-// stream_type() is whether a socket type (with its flags) is SOCK_STREAM.
-bool stream_type(int type) noexcept { return (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM; }
+// base_type() is a socket type without its flags.
+int base_type(int type) noexcept { return type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 // created_pair() records the two fds of socketpair/pipe/pipe2.
-void created_pair(const int* fd, rt::fd_kind kind, bool stream, bool nonblock) noexcept {
-  rt::fd_created(fd[0], kind, stream, nonblock);
-  rt::fd_created(fd[1], kind, stream, nonblock);
+void created_pair(const int* fd, rt::fd_kind kind, bool stream, bool nonblock, bool seqpacket = false) noexcept {
+  rt::fd_created(fd[0], kind, stream, nonblock, seqpacket);
+  rt::fd_created(fd[1], kind, stream, nonblock, seqpacket);
 }
 
 // do_fcntl() is fcntl/fcntl64 with `next` the real one: F_SETFL may change
@@ -97,13 +97,17 @@ int around_weft_fds(unsigned first, unsigned last, Close&& close) {
 
 WEFT_HOOK int socket(int domain, int type, int proto) noexcept {
   int fd = WEFT_REAL(socket)(domain, type, proto);
-  if (fd >= 0) rt::fd_created(fd, rt::fd_kind::socket, stream_type(type), type & SOCK_NONBLOCK);
+  if (fd >= 0)
+    rt::fd_created(fd, rt::fd_kind::socket, base_type(type) == SOCK_STREAM, type & SOCK_NONBLOCK,
+                   base_type(type) == SOCK_SEQPACKET);
   return fd;
 }
 
 WEFT_HOOK int socketpair(int domain, int type, int proto, int sv[2]) noexcept {
   int r = WEFT_REAL(socketpair)(domain, type, proto, sv);
-  if (r == 0) created_pair(sv, rt::fd_kind::socket, stream_type(type), type & SOCK_NONBLOCK);
+  if (r == 0)
+    created_pair(sv, rt::fd_kind::socket, base_type(type) == SOCK_STREAM, type & SOCK_NONBLOCK,
+                 base_type(type) == SOCK_SEQPACKET);
   return r;
 }
 

@@ -26,10 +26,4 @@ void iov_rest::from(const iovec* iov, std::size_t n, std::size_t skip) {
   }
 }
 
-std::size_t total(const iovec* iov, std::size_t n) noexcept {
-  std::size_t t = 0;
-  for (std::size_t i = 0; i < n; ++i) t += iov[i].iov_len;
-  return t;
-}
-
 }  // namespace weft::hooks

@@ -43,7 +43,11 @@ struct iov_rest {
 };
 
 // total() sums the iovec lengths.
-std::size_t total(const iovec* iov, std::size_t n) noexcept;
+inline std::size_t total(const iovec* iov, std::size_t n) noexcept {
+  std::size_t t = 0;
+  for (std::size_t i = 0; i < n; ++i) t += iov[i].iov_len;
+  return t;
+}
 
 // blocking_call() runs one blocking-style I/O call on a fiber through
 // rt::perform, with the semantics of the blocking call:
@@ -51,8 +55,9 @@ std::size_t total(const iovec* iov, std::size_t n) noexcept;
 //     stream socket): it continues until `want` bytes moved, calling
 //     next(op, done) to point op at the rest, and returns the partial count
 //     if it fails, times out or is interrupted after some progress;
-//   the deadline is the socket's SO_RCVTIMEO / SO_SNDTIMEO; when it passes
-//     the call fails with again_errno (EAGAIN; connect: EINPROGRESS);
+//   the deadline is the socket's SO_RCVTIMEO / SO_SNDTIMEO at the start
+//     (rt::io_wait); when it passes the call fails with again_errno
+//     (EAGAIN; connect: EINPROGRESS);
 //   signal(7): a caught signal without SA_RESTART ends the wait with EINTR,
 //     and always does when the socket has a timeout.
 // errno is what the plain call would set; success leaves it untouched.
@@ -60,12 +65,7 @@ std::size_t total(const iovec* iov, std::size_t n) noexcept;
 template <class Next>
 ssize_t blocking_call(rt::io_op& op, std::size_t want, int again_errno, Next&& next) {
   int saved = errno;
-  rt::fd_facts f = rt::facts(op.fd);
-  rt::io_wait w;
-  if (f.kind == rt::fd_kind::socket) {
-    w.deadline = rt::deadline(op.fd, rt::direction(op) == io_event::writable);
-    if (w.deadline != rt::no_deadline) w.sig = sig_mode::always;
-  }
+  rt::io_wait w;  // deadline and signal rule from the fd, at the first perform
   std::size_t done = 0;
   for (;;) {
     rt::io_call r = rt::perform(op, w);

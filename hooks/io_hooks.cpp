@@ -42,8 +42,16 @@ bool waitall(int fd, int flags) noexcept {
 ssize_t rw(op_code code, int fd, const iovec* iov, int n) {
   rt::io_op op{.code = code, .fd = fd, .iov = iov, .iovcnt = n};
   if (code == op_code::read) return blocking_call(op);
-  iov_rest rest;
   std::size_t count = n > 0 ? static_cast<std::size_t>(n) : 0;
+  if (count == 1) {  // one buffer: its rest needs no copy of the iovec array
+    iovec one = iov[0];
+    op.iov = &one;
+    return blocking_call(op, one.iov_len, EAGAIN, [&](rt::io_op&, std::size_t done) {
+      one.iov_base = static_cast<char*>(iov[0].iov_base) + done;
+      one.iov_len = iov[0].iov_len - done;
+    });
+  }
+  iov_rest rest;
   return blocking_call(op, total(iov, count), EAGAIN, [&](rt::io_op& o, std::size_t done) {
     rest.from(iov, count, done);
     o.iov = rest.v.data();
@@ -82,6 +90,12 @@ ssize_t rw(op_code code, int fd, const iovec* iov, int n) {
   });
 }
 
+// accepted() records a connection accept4 made: a socket of the listener's type.
+void accepted(int listener, int fd, int flags) noexcept {
+  rt::fd_facts l = rt::facts(listener);
+  rt::fd_created(fd, rt::fd_kind::socket, l.stream, flags & SOCK_NONBLOCK, l.seqpacket);
+}
+
 // parks_here() is true when a call with these flags may park: on a fiber,
 // without MSG_DONTWAIT.
 bool parks_here(int flags = 0) noexcept { return !(flags & MSG_DONTWAIT) && rt::maybe_fiber() && rt::on_fiber(); }
@@ -97,12 +111,12 @@ WEFT_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
 WEFT_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   if (!parks_here()) {
     int r = WEFT_REAL(accept4)(fd, addr, len, flags);
-    if (r >= 0) rt::fd_created(r, rt::fd_kind::socket, rt::facts(fd).stream, flags & SOCK_NONBLOCK);
+    if (r >= 0) accepted(fd, r, flags);
     return r;
   }
   rt::io_op op{.code = op_code::accept, .fd = fd, .flags = flags, .addr = addr, .addrlen = len};
   int r = static_cast<int>(blocking_call(op));
-  if (r >= 0) rt::fd_created(r, rt::fd_kind::socket, rt::facts(fd).stream, flags & SOCK_NONBLOCK);
+  if (r >= 0) accepted(fd, r, flags);
   return r;
 }
 
@@ -201,3 +215,4 @@ WEFT_HOOK ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int
   if (n > buflen || !parks_here(flags)) return WEFT_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
   return recv_from(fd, buf, n, flags, addr, alen);
 }
+

@@ -12,30 +12,15 @@
 #include <cerrno>
 
 namespace weft::detail {
+
+constinit std::atomic<fd_entry*> g_fd_chunks[fd_max_chunks] = {};
+constinit std::atomic<std::uint32_t> g_flags_epoch{1};
+
 namespace {
 
-constexpr int chunk_bits = 10;
-constexpr int chunk_size = 1 << chunk_bits;
-constexpr int max_chunks = 4096;  // fds below 4M: beyond any RLIMIT_NOFILE Linux allows by default
+constexpr int chunk_size = 1 << fd_chunk_bits;
 
-constinit std::atomic<fd_entry*> g_chunks[max_chunks] = {};
-constinit std::atomic<std::uint32_t> g_epoch{1};
-
-// Bits of fd_entry::facts.
-constexpr std::uint32_t f_known = 1, f_stream = 16, f_nonblock = 32, f_no_nowait = 64;
-constexpr int kind_shift = 1;
-constexpr std::uint32_t kind_mask = 7u << kind_shift;
-
-std::uint32_t encode(const fd_facts& f) noexcept {
-  return f_known | (std::uint32_t(f.kind) << kind_shift) | (f.stream ? f_stream : 0) |
-         (f.nonblock ? f_nonblock : 0) | (f.no_nowait ? f_no_nowait : 0);
-}
-
-fd_facts decode(std::uint32_t b) noexcept {
-  if (!(b & f_known)) return {};
-  return {static_cast<fd_kind>((b & kind_mask) >> kind_shift), bool(b & f_stream), bool(b & f_nonblock),
-          bool(b & f_no_nowait)};
-}
+std::uint64_t encode(const fd_facts& f) noexcept { return std::bit_cast<std::uint64_t>(f); }
 
 // Raw syscalls: the runtime never goes through the hooks.
 long sys_fcntl(int fd, int cmd) noexcept { return syscall(SYS_fcntl, fd, cmd, 0); }
@@ -76,7 +61,10 @@ bool learn(int fd, fd_entry& e, fd_facts& f, std::uint32_t epoch) noexcept {
       f.kind = fd_kind::socket;
       int type = 0;
       socklen_t len = sizeof type;
-      f.stream = sys_getsockopt(fd, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+      if (sys_getsockopt(fd, SO_TYPE, &type, &len) == 0) {
+        f.stream = type == SOCK_STREAM;
+        f.seqpacket = type == SOCK_SEQPACKET;
+      }
       break;
     }
     case S_IFIFO: f.kind = fd_kind::pipe, f.stream = true; break;
@@ -96,23 +84,17 @@ bool learn(int fd, fd_entry& e, fd_facts& f, std::uint32_t epoch) noexcept {
 
 }  // namespace
 
-fd_entry* fd_lookup(int fd) noexcept {
-  if (static_cast<unsigned>(fd) >= unsigned(max_chunks) << chunk_bits) return nullptr;
-  fd_entry* c = g_chunks[fd >> chunk_bits].load(std::memory_order_acquire);
-  return c ? &c[fd & (chunk_size - 1)] : nullptr;
-}
-
 fd_entry* fd_at(int fd) noexcept {
   if (fd_entry* e = fd_lookup(fd)) return e;
-  if (static_cast<unsigned>(fd) >= unsigned(max_chunks) << chunk_bits) return nullptr;
+  if (static_cast<unsigned>(fd) >= unsigned(fd_max_chunks) << fd_chunk_bits) return nullptr;
   // mmap, not malloc: this may run inside any libc call of the program.
-  constexpr std::size_t bytes = sizeof(fd_entry) << chunk_bits;
+  constexpr std::size_t bytes = sizeof(fd_entry) << fd_chunk_bits;
   void* m = reinterpret_cast<void*>(
       syscall(SYS_mmap, nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (m == MAP_FAILED) return nullptr;
   auto* fresh = static_cast<fd_entry*>(m);  // zero pages: every entry unknown, incarnation 0
   fd_entry* expected = nullptr;
-  if (!g_chunks[fd >> chunk_bits].compare_exchange_strong(expected, fresh, std::memory_order_acq_rel))
+  if (!g_fd_chunks[fd >> fd_chunk_bits].compare_exchange_strong(expected, fresh, std::memory_order_acq_rel))
     syscall(SYS_munmap, m, bytes);
   return fd_lookup(fd);
 }
@@ -122,25 +104,30 @@ std::uint32_t fd_incarnation(int fd) noexcept {
   return e ? e->inc.load(std::memory_order_acquire) : 0;
 }
 
-fd_facts facts_of(int fd) noexcept {
+fd_facts learn_facts(int fd, fd_entry** entry) noexcept {
   fd_entry* e = fd_at(fd);
+  if (entry) *entry = e;
   if (!e) return {};
-  fd_facts f = decode(e->facts.load(std::memory_order_acquire));
-  std::uint32_t epoch = g_epoch.load(std::memory_order_acquire);
-  if (__builtin_expect(f.kind != fd_kind::unknown && e->epoch.load(std::memory_order_relaxed) == epoch, 1))
-    return f;
+  std::uint64_t w = e->facts.load(std::memory_order_acquire);
+  fd_facts f = std::bit_cast<fd_facts>(w);
+  std::uint32_t epoch = g_flags_epoch.load(std::memory_order_acquire);
+  if (f.kind != fd_kind::unknown && e->epoch.load(std::memory_order_relaxed) == epoch) return f;
   int saved = errno;
   bool ok = f.kind == fd_kind::unknown ? learn(fd, *e, f, epoch) : read_flags(fd, *e, f, epoch);
   errno = saved;
   return ok ? f : fd_facts{};
 }
 
-ns_t fd_deadline(int fd, bool writable) noexcept {
-  fd_entry* e = fd_lookup(fd);
-  std::int64_t t = e ? e->timeo_ns[writable ? 1 : 0].load(std::memory_order_relaxed) : 0;
+ns_t deadline_of(const fd_entry& e, bool writable) noexcept {
+  std::int64_t t = e.timeo_ns[writable ? 1 : 0].load(std::memory_order_relaxed);
   if (t <= 0) return no_deadline;
   ns_t now = now_ns();
   return t >= no_deadline - now ? no_deadline : now + t;
+}
+
+ns_t fd_deadline(int fd, bool writable) noexcept {
+  fd_entry* e = fd_lookup(fd);
+  return e ? deadline_of(*e, writable) : no_deadline;
 }
 
 void set_facts(int fd, const fd_facts& f) noexcept {
@@ -148,13 +135,13 @@ void set_facts(int fd, const fd_facts& f) noexcept {
   if (!e) return;
   e->timeo_ns[0].store(0, std::memory_order_relaxed);
   e->timeo_ns[1].store(0, std::memory_order_relaxed);
-  e->epoch.store(g_epoch.load(std::memory_order_acquire), std::memory_order_relaxed);
+  e->epoch.store(g_flags_epoch.load(std::memory_order_acquire), std::memory_order_relaxed);
   e->facts.store(encode(f), std::memory_order_release);
 }
 
 void copy_facts(int from, int to) noexcept {
   fd_entry* src = fd_lookup(from);
-  std::uint32_t b = src ? src->facts.load(std::memory_order_acquire) : 0;
+  std::uint64_t b = src ? src->facts.load(std::memory_order_acquire) : 0;
   if (!b) {
     clear_facts(to);
     return;
@@ -172,10 +159,16 @@ void clear_facts(int fd) noexcept {
 }
 
 void note_no_nowait(int fd) noexcept {
-  if (fd_entry* e = fd_lookup(fd)) e->facts.fetch_or(f_no_nowait, std::memory_order_acq_rel);
+  fd_entry* e = fd_lookup(fd);
+  if (!e) return;
+  std::uint64_t w = e->facts.load(std::memory_order_acquire);
+  if (!w) return;
+  fd_facts f = std::bit_cast<fd_facts>(w);
+  f.no_nowait = true;
+  e->facts.compare_exchange_strong(w, encode(f), std::memory_order_acq_rel);  // lost to a change: learned again
 }
 
-void bump_flags_epoch() noexcept { g_epoch.fetch_add(1, std::memory_order_acq_rel); }
+void bump_flags_epoch() noexcept { g_flags_epoch.fetch_add(1, std::memory_order_acq_rel); }
 
 namespace {
 constexpr std::size_t max_owned = 256;

@@ -34,6 +34,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <bit>
 
 namespace weft::detail {
 
@@ -47,28 +48,41 @@ enum class fd_kind : std::uint8_t {
   anon,      // eventfd, timerfd, signalfd, epoll, inotify, pidfd: pollable
 };
 
-// A snapshot of an entry's facts (fd_entry::facts decoded).
+// A snapshot of an entry's facts. Eight bytes, stored as one atomic word
+// (fd_entry::facts, copied in and out with memcpy); all zero = unknown.
 struct fd_facts {
   fd_kind kind = fd_kind::unknown;
   bool stream = false;     // a byte stream (pipe, FIFO, SOCK_STREAM): a short read emptied it
   bool nonblock = false;   // the description has O_NONBLOCK (the program set it)
   bool no_nowait = false;  // RWF_NOWAIT was refused: poll first, then the plain call
+  bool seqpacket = false;  // a SOCK_SEQPACKET socket (write() sends with MSG_EOR)
+  std::uint8_t pad[3] = {};
   // pollable() is true when a blocking call on the fd can wait for readiness.
   bool pollable() const noexcept { return kind >= fd_kind::socket; }
 };
+static_assert(sizeof(fd_facts) == sizeof(std::uint64_t));
 
 struct fd_entry {
   std::atomic<std::uint32_t> inc{0};        // incarnation (note 2)
-  std::atomic<std::uint32_t> facts{0};      // encoded fd_facts; 0 = unknown
+  std::atomic<std::uint32_t> epoch{0};      // flags epoch the facts were read at
+  std::atomic<std::uint64_t> facts{0};      // an fd_facts; 0 = unknown
   std::atomic<std::uint64_t> watchers{0};   // scheduler slots that registered inc
   std::atomic<std::int64_t> timeo_ns[2] = {0, 0};  // SO_RCVTIMEO, SO_SNDTIMEO; 0 = none
-  std::atomic<std::uint32_t> epoch{0};      // flags epoch the facts were read at
   std::atomic<std::uint32_t> busy{0};       // accept in progress on some carrier (io_attempt.cpp)
   std::atomic<bool> owned{false};           // the runtime's own fd (note 6)
 };
 
+constexpr int fd_chunk_bits = 10;
+constexpr int fd_max_chunks = 4096;  // fds below 4M: beyond any RLIMIT_NOFILE Linux allows by default
+extern std::atomic<fd_entry*> g_fd_chunks[fd_max_chunks];
+extern std::atomic<std::uint32_t> g_flags_epoch;
+
 // fd_lookup() is fd's entry if its chunk exists, else nullptr. Any thread.
-fd_entry* fd_lookup(int fd) noexcept;
+inline fd_entry* fd_lookup(int fd) noexcept {
+  if (static_cast<unsigned>(fd) >= unsigned(fd_max_chunks) << fd_chunk_bits) return nullptr;
+  fd_entry* c = g_fd_chunks[fd >> fd_chunk_bits].load(std::memory_order_acquire);
+  return c ? &c[fd & ((1 << fd_chunk_bits) - 1)] : nullptr;
+}
 // fd_at() is fd's entry, its chunk made if needed; nullptr for a negative
 // or huge fd, or when memory is short. Any thread.
 fd_entry* fd_at(int fd) noexcept;
@@ -79,8 +93,25 @@ std::uint32_t fd_incarnation(int fd) noexcept;
 
 // facts_of() returns fd's facts, learning them (or the description's flags,
 // after an epoch change) with raw syscalls if needed. kind stays unknown
-// for a bad fd. Any thread; keeps errno.
-fd_facts facts_of(int fd) noexcept;
+// for a bad fd. *entry (if asked) is the fd's entry, or nullptr. Any
+// thread; keeps errno. The known, current case is inline: a lookup, two
+// loads and a compare.
+fd_facts learn_facts(int fd, fd_entry** entry) noexcept;
+inline fd_facts facts_of(int fd, fd_entry** entry = nullptr) noexcept {
+  fd_entry* e = fd_lookup(fd);
+  if (__builtin_expect(e != nullptr, 1)) {
+    std::uint64_t w = e->facts.load(std::memory_order_acquire);
+    if (__builtin_expect(w != 0 && e->epoch.load(std::memory_order_relaxed) ==
+                                       g_flags_epoch.load(std::memory_order_relaxed), 1)) {
+      if (entry) *entry = e;
+      return std::bit_cast<fd_facts>(w);
+    }
+  }
+  return learn_facts(fd, entry);
+}
+// deadline_of() is now + e's SO_RCVTIMEO (readable) or SO_SNDTIMEO
+// (writable), or no_deadline.
+ns_t deadline_of(const fd_entry& e, bool writable) noexcept;
 // fd_deadline() is now + fd's SO_RCVTIMEO (readable) or SO_SNDTIMEO
 // (writable), or no_deadline. Call after facts_of(). Any thread.
 ns_t fd_deadline(int fd, bool writable) noexcept;

@@ -17,7 +17,9 @@
 //   * connect: O_NONBLOCK is set for the one connect() syscall and cleared
 //     again before anything else runs; the handshake goes on in the kernel
 //     and the fiber waits for writability (a socket being connected is not
-//     in use anywhere else; the flag is never seen outside that syscall).
+//     in use anywhere else; the flag is never seen outside that syscall);
+//   * sendfile: the same window around the one sendfile() syscall (the
+//     socket or pipe written to blocks otherwise until all is sent).
 #pragma once
 #include "fd_registry.hpp"
 
@@ -31,7 +33,7 @@
 
 namespace weft::detail {
 
-enum class op_code : std::uint8_t { read, write, recvfrom, sendto, recvmsg, sendmsg, accept, connect, custom };
+enum class op_code : std::uint8_t { read, write, recvfrom, sendto, recvmsg, sendmsg, accept, connect, sendfile, custom };
 
 struct io_op {
   op_code code;
@@ -45,6 +47,8 @@ struct io_op {
   sockaddr* addr = nullptr;      // recvfrom/accept: the peer's address goes here; sendto/connect: the address
   socklen_t* addrlen = nullptr;  // recvfrom, accept (in/out)
   socklen_t alen = 0;            // sendto, connect
+  int in_fd = -1;                // sendfile: the file read from (fd is the one written, len the count)
+  off_t* offset = nullptr;       // sendfile: where to read (nullptr: in_fd's file position)
   // custom: one attempt made by the caller; result or -errno, -EAGAIN when it
   // would block (blocking == false) — perform() then waits for `custom_dir`.
   ssize_t (*custom)(void* ctx, bool blocking) = nullptr;
@@ -61,6 +65,7 @@ inline io_event direction(const io_op& op) noexcept {
     case op_code::write:
     case op_code::sendto:
     case op_code::sendmsg:
+    case op_code::sendfile:
     case op_code::connect: return io_event::writable;
     case op_code::custom: return op.custom_dir;
     default: return io_event::readable;

@@ -75,10 +75,18 @@ wake park_until(ns_t deadline, const sigset_t* mask, sig_mode sig) {
 
 unsigned long parks() noexcept { return detail::io_parks(); }
 
-io_call perform(io_op& op, const io_wait& w) {
-  fd_facts f = detail::facts_of(op.fd);
+io_call perform(io_op& op, io_wait& w) {
+  detail::fd_entry* e;
+  fd_facts f = detail::facts_of(op.fd, &e);
   if (!f.pollable() || f.nonblock) return {detail::attempt(op, f, true), wake::notified, true};
   io_event ev = detail::direction(op);
+  if (w.from_fd) {
+    w.from_fd = false;
+    if (f.kind == fd_kind::socket && e) {
+      w.deadline = detail::deadline_of(*e, ev == io_event::writable);
+      if (w.deadline != detail::no_deadline) w.sig = sig_mode::always;
+    }
+  }
   detail::io_result r = detail::tl_sched->io().perform(
       op, f,
       {.deadline = w.deadline,
@@ -92,9 +100,9 @@ fd_facts facts(int fd) noexcept { return detail::facts_of(fd); }
 
 ns_t deadline(int fd, bool writable) noexcept { return detail::fd_deadline(fd, writable); }
 
-void fd_created(int fd, fd_kind kind, bool stream, bool nonblock) noexcept {
+void fd_created(int fd, fd_kind kind, bool stream, bool nonblock, bool seqpacket) noexcept {
   if (tl_vfork) return;
-  detail::set_facts(fd, {.kind = kind, .stream = stream, .nonblock = nonblock});
+  detail::set_facts(fd, {.kind = kind, .stream = stream, .nonblock = nonblock, .seqpacket = seqpacket});
 }
 
 void fd_closing(int fd) noexcept {

@@ -105,11 +105,15 @@ unsigned long parks() noexcept;
 
 // ---- blocking-style I/O ----------------------------------------------------
 
-// How perform() may wait: the deadline (SO_RCVTIMEO / SO_SNDTIMEO), and
-// whether a caught signal ends the wait.
+// How perform() may wait: the deadline, and whether a caught signal ends
+// the wait. from_fd: the first perform() takes them from the socket's
+// SO_RCVTIMEO / SO_SNDTIMEO (signal(7): a socket with a timeout is always
+// interrupted) and clears the flag, so that every round of one call (a full
+// write) keeps the deadline of its start.
 struct io_wait {
   ns_t deadline = detail::no_deadline;
   sig_mode sig = sig_mode::restartable;
+  bool from_fd = true;
 };
 // perform()'s outcome: ended == notified when the operation ran (value: its
 // result, or -errno), else why the wait ended first. single: the fd cannot
@@ -122,7 +126,7 @@ struct io_call {
 };
 // perform() runs op as a blocking call would, parking the running fiber
 // while it cannot proceed. Fiber only.
-io_call perform(io_op& op, const io_wait& w);
+io_call perform(io_op& op, io_wait& w);
 
 // ---- what is known about fds -------------------------------------------------
 
@@ -131,7 +135,7 @@ fd_facts facts(int fd) noexcept;
 // deadline() is now + fd's SO_RCVTIMEO (writable: SO_SNDTIMEO), or none.
 ns_t deadline(int fd, bool writable) noexcept;
 // fd_created() records an fd a hook just made. Any thread.
-void fd_created(int fd, fd_kind kind, bool stream, bool nonblock) noexcept;
+void fd_created(int fd, fd_kind kind, bool stream, bool nonblock, bool seqpacket = false) noexcept;
 // fd_closing() is called before fd is closed or replaced: fibers waiting on
 // it wake with `closed` (EBADF) on every carrier, and nothing stays known
 // about the number. Any thread; keeps errno.
