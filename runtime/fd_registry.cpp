@@ -99,11 +99,6 @@ fd_entry* fd_at(int fd) noexcept {
   return fd_lookup(fd);
 }
 
-std::uint32_t fd_incarnation(int fd) noexcept {
-  fd_entry* e = fd_lookup(fd);
-  return e ? e->inc.load(std::memory_order_acquire) : 0;
-}
-
 fd_facts learn_facts(int fd, fd_entry** entry) noexcept {
   fd_entry* e = fd_at(fd);
   if (entry) *entry = e;

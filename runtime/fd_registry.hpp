@@ -89,7 +89,10 @@ fd_entry* fd_at(int fd) noexcept;
 
 // fd_incarnation() is fd's current incarnation (0 until first bumped).
 // Any thread; one atomic load.
-std::uint32_t fd_incarnation(int fd) noexcept;
+inline std::uint32_t fd_incarnation(int fd) noexcept {
+  fd_entry* e = fd_lookup(fd);
+  return e ? e->inc.load(std::memory_order_acquire) : 0;
+}
 
 // facts_of() returns fd's facts, learning them (or the description's flags,
 // after an epoch change) with raw syscalls if needed. kind stays unknown

@@ -123,7 +123,7 @@ ssize_t sendfile_once(io_op& op, bool blocking) noexcept {
 
 }  // namespace
 
-std::size_t plain_read_size(const io_op& op) noexcept {
+std::size_t plain_read_size_slow(const io_op& op) noexcept {
   switch (op.code) {
     case op_code::read: {
       std::size_t n = 0;

@@ -74,8 +74,13 @@ inline io_event direction(const io_op& op) noexcept {
 
 // plain_read_size() is the byte count a plain read asks for (read, recv*
 // without MSG_PEEK, MSG_OOB or MSG_WAITALL), else 0: on a byte stream a
-// shorter result means the receive queue is now empty.
-std::size_t plain_read_size(const io_op& op) noexcept;
+// shorter result means the receive queue is now empty. One-buffer reads
+// inline, the rest out of line.
+std::size_t plain_read_size_slow(const io_op& op) noexcept;
+inline std::size_t plain_read_size(const io_op& op) noexcept {
+  if (op.code == op_code::read && op.iovcnt == 1) return op.iov[0].iov_len;
+  return plain_read_size_slow(op);
+}
 
 // attempt() makes op once. blocking = false: without blocking (the strategies
 // above), -EAGAIN if it would block; blocking = true: the plain call as the

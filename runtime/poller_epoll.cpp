@@ -147,21 +147,23 @@ class epoll_poller final : public poller {
  public:
   wake wait_fd(int fd, io_event ev, const wait_opts& o) override {
     bool unwatchable = false;
-    wake r = wait_ready(fd, ev == io_event::readable ? 0 : 1, o, &unwatchable);
+    wake r = fd < 0 ? wake::closed : wait_ready(fd, at(fd), ev == io_event::readable ? 0 : 1, o, &unwatchable);
     return unwatchable ? wake::notified : r;  // regular file etc.: always ready
   }
 
   io_result perform(io_op& op, fd_facts& f, const wait_opts& o) override {
     const int fd = op.fd;
     const int d = direction(op) == io_event::readable ? 0 : 1;
-    const std::size_t asked = f.stream ? plain_read_size(op) : 0;
-    fd_state* st = find(fd);
-    bool try_first = !(asked && st && st->registered && st->drained && !st->hup && st->inc == fd_incarnation(fd));
+    const std::size_t asked = f.stream && d == 0 ? plain_read_size(op) : 0;
+    fd_state& st = at(fd);
+    bool try_first = !(asked && st.registered && st.drained && !st.hup && st.inc == fd_incarnation(fd));
     for (;;) {
       if (__builtin_expect(try_first, 1)) {
         ssize_t r = attempt(op, f, false);
         if (r != -EAGAIN) {
-          if (asked && r > 0 && static_cast<std::size_t>(r) < asked) note_drained(fd);
+          // A short read emptied the stream; only a registered fd can count
+          // on the edge that clears the mark.
+          if (asked && r > 0 && static_cast<std::size_t>(r) < asked && st.registered && !st.hup) st.drained = true;
           return {r, wake::notified};
         }
         if (op.backoff) {
@@ -172,7 +174,7 @@ class epoll_poller final : public poller {
       }
       try_first = true;
       bool unwatchable = false;
-      wake w = wait_ready(fd, d, o, &unwatchable);
+      wake w = wait_ready(fd, st, d, o, &unwatchable);
       if (unwatchable) return {attempt(op, f, true), wake::notified};  // epoll refuses it: the plain call
       if (w != wake::notified) return {0, w};
     }
@@ -181,9 +183,7 @@ class epoll_poller final : public poller {
  private:
   // wait_ready() parks until fd is ready in direction d (0 = in, 1 = out).
   // *unwatchable: epoll refused the fd (EPERM: regular files, /dev/null).
-  wake wait_ready(int fd, int d, const wait_opts& o, bool* unwatchable) {
-    if (fd < 0) return wake::closed;
-    fd_state& st = at(fd);
+  wake wait_ready(int fd, fd_state& st, int d, const wait_opts& o, bool* unwatchable) {
     // Registered for a file another thread closed since: drop it (waking
     // its waiters with `closed`) and register the file now under fd.
     if (st.registered && __builtin_expect(st.inc != fd_incarnation(fd), 0)) forget(fd);
@@ -211,13 +211,6 @@ class epoll_poller final : public poller {
     wake r = block_local(w, o);
     if (r != wake::notified && r != wake::closed) st.q[d].remove(w);
     return r;
-  }
-
-  // note_drained() marks a short read; only a registered fd can count on
-  // the edge that clears the mark.
-  void note_drained(int fd) noexcept {
-    fd_state* st = find(fd);
-    if (st && st->registered && !st->hup) st->drained = true;
   }
 
  public:
