@@ -105,6 +105,10 @@ void fd_created(int fd, fd_kind kind, bool stream, bool nonblock, bool seqpacket
   detail::set_facts(fd, {.kind = kind, .stream = stream, .nonblock = nonblock, .seqpacket = seqpacket});
 }
 
+void fd_forgotten(int fd) noexcept {
+  if (!tl_vfork) detail::clear_facts(fd);
+}
+
 void fd_closing(int fd) noexcept {
   if (tl_vfork) return;
   detail::forget_fd(fd);

@@ -136,6 +136,9 @@ fd_facts facts(int fd) noexcept;
 ns_t deadline(int fd, bool writable) noexcept;
 // fd_created() records an fd a hook just made. Any thread.
 void fd_created(int fd, fd_kind kind, bool stream, bool nonblock, bool seqpacket = false) noexcept;
+// fd_forgotten() says a new file is under fd, of which nothing is known yet
+// (learned at its first use). Any thread.
+void fd_forgotten(int fd) noexcept;
 // fd_closing() is called before fd is closed or replaced: fibers waiting on
 // it wake with `closed` (EBADF) on every carrier, and nothing stays known
 // about the number. Any thread; keeps errno.
