@@ -12,7 +12,8 @@ namespace weft::detail {
 const char* reason_name(wait_reason r) noexcept {
   static const char* const names[] = {"-",          "sleep",      "join",      "channel send", "channel recv",
                                       "mutex",      "condvar",    "event",     "semaphore",    "wait_group",
-                                      "group",      "read",       "write",     "shutdown",     "wait"};
+                                      "group",      "read",       "write",     "shutdown",     "wait",
+                                      "future",     "select",     "wait_any/wait_all"};
   return names[static_cast<int>(r)];
 }
 

@@ -67,7 +67,8 @@ enum class sig_mode : std::uint8_t { none, restartable, always };
 // What a parked fiber waits for; shown by weft::dump().
 enum class wait_reason : std::uint8_t {
   none, sleep, join, channel_send, channel_recv, mutex, condvar, event,
-  semaphore, wait_group, group, fd_read, fd_write, shutdown, other
+  semaphore, wait_group, group, fd_read, fd_write, shutdown, other,
+  future, select, wait_many
 };
 
 // A busy-wait lock held only for a few instructions around queue updates.
