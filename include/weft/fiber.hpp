@@ -36,11 +36,16 @@ namespace detail {
 
 struct fiber_ctl;
 
+// locals_end() destroys the running fiber's fiber_local values
+// (weft/fiber_local.hpp); called on the fiber when its function is done.
+WEFT_API void locals_end() noexcept;
+
 // The type-erased body of a fiber; lives in the same allocation as its
 // control block and is destroyed with it.
 struct task_base {
   virtual void run() = 0;               // runs on the fiber; exceptions are caught by the runtime
-  virtual void drop_fn() noexcept = 0;  // destroys the function object, on the fiber, after run()
+  virtual void drop_fn() noexcept = 0;  // destroys the function object and the fiber's
+                                        // fiber_local values, on the fiber, after run()
   virtual ~task_base() = default;
 };
 
@@ -61,7 +66,10 @@ struct task final : result_task<R> {
     if constexpr (std::is_void_v<R>) std::invoke(*fn);
     else this->result.emplace(std::invoke(*fn));
   }
-  void drop_fn() noexcept override { fn.reset(); }
+  void drop_fn() noexcept override {
+    fn.reset();
+    locals_end();
+  }
 };
 
 // fiber_alloc() returns zeroed room for a task of `size` bytes inside a new

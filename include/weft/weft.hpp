@@ -4,6 +4,7 @@
 #include <weft/dump.hpp>
 #include <weft/errors.hpp>
 #include <weft/fiber.hpp>
+#include <weft/fiber_local.hpp>
 #include <weft/future.hpp>
 #include <weft/group.hpp>
 #include <weft/io.hpp>
