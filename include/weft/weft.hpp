@@ -8,6 +8,8 @@
 #include <weft/future.hpp>
 #include <weft/group.hpp>
 #include <weft/io.hpp>
+#include <weft/recursive_mutex.hpp>
 #include <weft/run.hpp>
+#include <weft/shared_mutex.hpp>
 #include <weft/sync.hpp>
 #include <weft/timeout.hpp>
