@@ -11,5 +11,6 @@
 #include <weft/recursive_mutex.hpp>
 #include <weft/run.hpp>
 #include <weft/shared_mutex.hpp>
+#include <weft/spawn_after.hpp>
 #include <weft/sync.hpp>
 #include <weft/timeout.hpp>
