@@ -14,3 +14,4 @@
 #include <weft/spawn_after.hpp>
 #include <weft/sync.hpp>
 #include <weft/timeout.hpp>
+#include <weft/wait_any.hpp>
