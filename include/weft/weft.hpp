@@ -10,6 +10,7 @@
 #include <weft/io.hpp>
 #include <weft/recursive_mutex.hpp>
 #include <weft/run.hpp>
+#include <weft/select.hpp>
 #include <weft/shared_mutex.hpp>
 #include <weft/spawn_after.hpp>
 #include <weft/sync.hpp>

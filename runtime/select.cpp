@@ -1,0 +1,120 @@
+// runtime/select.cpp — the type-erased core of weft::select
+// (weft/select.hpp): lock every channel in address order, try the cases in
+// a random permutation, else queue one member waiter per case under one
+// head and block on the head; after waking, dequeue every member.
+//
+// Why lock all channels at once (Go's sellock) rather than try-then-queue
+// one channel at a time: a case found ready on the second channel would
+// have to claim the select's own head first (a counterpart on the first
+// channel may already have taken it), and a counterpart already claimed on
+// that channel could then be neither served nor given back. With every
+// channel locked no counterpart can reach the select before it has queued
+// on all of them, and the first claim after that settles the outcome.
+#include "assert.hpp"
+#include "wait_ctx.hpp"
+
+#include <weft/fiber.hpp>
+#include <weft/select.hpp>
+
+#include <algorithm>
+#include <memory>
+
+namespace weft::detail {
+namespace {
+
+thread_local std::uint64_t rng_state = 0;
+
+// A few entries on the stack, more on the heap.
+template <class T, std::size_t N>
+struct small_buf {
+  T local[N];
+  std::unique_ptr<T[]> heap;
+  T* p;
+  explicit small_buf(std::size_t n) : p(n <= N ? local : (heap.reset(new T[n]), heap.get())) {}
+  T& operator[](std::size_t i) noexcept { return p[i]; }
+};
+
+// The distinct locks of ops, in address order.
+struct lock_set {
+  small_buf<spinlock*, 8> locks;
+  std::size_t n = 0;
+  lock_set(select_op* ops, std::size_t count) : locks(count) {
+    for (std::size_t i = 0; i < count; ++i) locks[i] = ops[i].lk;
+    std::sort(locks.p, locks.p + count);
+    n = static_cast<std::size_t>(std::unique(locks.p, locks.p + count) - locks.p);
+  }
+  void lock() noexcept {
+    for (std::size_t i = 0; i < n; ++i) locks[i]->lock();
+  }
+  void unlock() noexcept {
+    for (std::size_t i = n; i-- > 0;) locks[i]->unlock();
+  }
+};
+
+}  // namespace
+
+std::uint64_t select_random() noexcept {
+  std::uint64_t x = rng_state;
+  if (x == 0) x = static_cast<std::uint64_t>(now_ns()) ^ reinterpret_cast<std::uintptr_t>(&rng_state) ^ 0x9e3779b97f4a7c15ull;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  rng_state = x;
+  return x;
+}
+
+std::size_t select_impl(select_op* ops, std::size_t* order, std::size_t n, bool has_default, ns_t deadline) {
+  if (n == 0) {  // only a default or an after case
+    if (has_default) return select_default;
+    this_fiber::detail_::sleep_until_ns(deadline);
+    return select_timeout;
+  }
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  if (n == 2) {
+    if (select_random() & 1) std::swap(order[0], order[1]);
+  } else {
+    for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[select_random() % (i + 1)]);
+  }
+  lock_set locks(ops, n);
+  locks.lock();
+  for (std::size_t k = 0; k < n; ++k) {
+    select_op& op = ops[order[k]];
+    wait_ctx* who = nullptr;
+    if (op.attempt(op, &who)) {
+      locks.unlock();
+      if (who) wake_up(who);
+      return order[k];
+    }
+  }
+  if (has_default) {
+    locks.unlock();
+    return select_default;
+  }
+  waiter head;
+  small_buf<waiter, 4> members(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    members[i].multi = &head;
+    members[i].slot = ops[i].buf;
+    ops[i].enqueue(ops[i], members[i]);
+  }
+  locks.unlock();
+  // A counterpart may claim a member from here on; only this thread resumes
+  // a parked fiber, and a thread's futex word keeps the wake-up, so the
+  // claim may come before block() parks.
+  spinlock lk;
+  lk.lock();
+  wake r = block(head, lk, {.deadline = deadline, .reason = wait_reason::select});
+  locks.lock();
+  for (std::size_t i = 0; i < n; ++i) ops[i].dequeue(ops[i], members[i]);
+  locks.unlock();
+  if (r == wake::notified || r == wake::closed) {
+    std::size_t i = static_cast<std::size_t>(static_cast<waiter*>(head.slot) - &members[0]);
+    WEFT_ASSERT(i < n, "select woken by a member it does not own");
+    if (r == wake::closed) ops[i].closed = true;
+    return i;
+  }
+  raise(r);
+  return select_timeout;  // wake::timeout: the after case
+}
+
+}  // namespace weft::detail
