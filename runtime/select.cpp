@@ -16,32 +16,33 @@
 #include <weft/fiber.hpp>
 #include <weft/select.hpp>
 
-#include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <new>
+#include <utility>
 
 namespace weft::detail {
 namespace {
 
-thread_local std::uint64_t rng_state = 0;
+__attribute__((tls_model("initial-exec"))) thread_local std::uint64_t rng_state = 0;
 
-// A few entries on the stack, more on the heap.
-template <class T, std::size_t N>
-struct small_buf {
-  T local[N];
-  std::unique_ptr<T[]> heap;
-  T* p;
-  explicit small_buf(std::size_t n) : p(n <= N ? local : (heap.reset(new T[n]), heap.get())) {}
-  T& operator[](std::size_t i) noexcept { return p[i]; }
-};
-
-// The distinct locks of ops, in address order.
+// The distinct locks of ops, in address order (insertion sort: a select
+// has a handful of cases).
 struct lock_set {
-  small_buf<spinlock*, 8> locks;
+  spinlock* local[8];
+  std::unique_ptr<spinlock*[]> heap;
+  spinlock** locks;
   std::size_t n = 0;
-  lock_set(select_op* ops, std::size_t count) : locks(count) {
-    for (std::size_t i = 0; i < count; ++i) locks[i] = ops[i].lk;
-    std::sort(locks.p, locks.p + count);
-    n = static_cast<std::size_t>(std::unique(locks.p, locks.p + count) - locks.p);
+  lock_set(select_op* ops, std::size_t count) : locks(count <= 8 ? local : (heap.reset(new spinlock*[count]), heap.get())) {
+    for (std::size_t i = 0; i < count; ++i) {
+      spinlock* l = ops[i].lk;
+      std::size_t j = n;
+      while (j > 0 && locks[j - 1] > l) --j;
+      if (j > 0 && locks[j - 1] == l) continue;  // the same channel twice
+      for (std::size_t k = n; k > j; --k) locks[k] = locks[k - 1];
+      locks[j] = l;
+      ++n;
+    }
   }
   void lock() noexcept {
     for (std::size_t i = 0; i < n; ++i) locks[i]->lock();
@@ -49,6 +50,30 @@ struct lock_set {
   void unlock() noexcept {
     for (std::size_t i = n; i-- > 0;) locks[i]->unlock();
   }
+};
+
+// The member waiters, made only when the select has to wait.
+struct member_set {
+  alignas(waiter) unsigned char local[4 * sizeof(waiter)];
+  std::unique_ptr<unsigned char[]> heap;
+  waiter* w;
+  std::size_t n;
+  member_set(std::size_t count, waiter& head)
+      : w(reinterpret_cast<waiter*>(count <= 4 ? local
+                                               : (heap.reset(new unsigned char[count * sizeof(waiter) + alignof(waiter)]),
+                                                  heap.get()))),
+        n(count) {
+    if (count > 4) w = reinterpret_cast<waiter*>((reinterpret_cast<std::uintptr_t>(w) + alignof(waiter) - 1) &
+                                                 ~(std::uintptr_t(alignof(waiter)) - 1));
+    for (std::size_t i = 0; i < n; ++i) {
+      ::new (&w[i]) waiter(head.owner);
+      w[i].multi = &head;
+    }
+  }
+  ~member_set() {
+    for (std::size_t i = 0; i < n; ++i) w[i].~waiter();
+  }
+  waiter& operator[](std::size_t i) noexcept { return w[i]; }
 };
 
 }  // namespace
@@ -91,9 +116,8 @@ std::size_t select_impl(select_op* ops, std::size_t* order, std::size_t n, bool 
     return select_default;
   }
   waiter head;
-  small_buf<waiter, 4> members(n);
+  member_set members(n, head);
   for (std::size_t i = 0; i < n; ++i) {
-    members[i].multi = &head;
     members[i].slot = ops[i].buf;
     ops[i].enqueue(ops[i], members[i]);
   }
@@ -104,9 +128,19 @@ std::size_t select_impl(select_op* ops, std::size_t* order, std::size_t n, bool 
   spinlock lk;
   lk.lock();
   wake r = block(head, lk, {.deadline = deadline, .reason = wait_reason::select});
-  locks.lock();
-  for (std::size_t i = 0; i < n; ++i) ops[i].dequeue(ops[i], members[i]);
-  locks.unlock();
+  // Take the other members out. The winner was popped by its claimer before
+  // the claim, so its queue needs no visit when no other case shares it.
+  waiter* won = (r == wake::notified || r == wake::closed) ? static_cast<waiter*>(head.slot) : nullptr;
+  if (n == 2 && won && ops[0].lk != ops[1].lk) {
+    std::size_t other = won == &members[0] ? 1 : 0;
+    ops[other].lk->lock();
+    ops[other].dequeue(ops[other], members[other]);
+    ops[other].lk->unlock();
+  } else {
+    locks.lock();
+    for (std::size_t i = 0; i < n; ++i) ops[i].dequeue(ops[i], members[i]);
+    locks.unlock();
+  }
   if (r == wake::notified || r == wake::closed) {
     std::size_t i = static_cast<std::size_t>(static_cast<waiter*>(head.slot) - &members[0]);
     WEFT_ASSERT(i < n, "select woken by a member it does not own");

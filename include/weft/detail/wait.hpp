@@ -126,6 +126,7 @@ struct waiter {
   waiter* multi = nullptr;             // a multi-wait member: claims go to *multi (the head)
 
   waiter() noexcept : owner(current_ctx()) {}
+  explicit waiter(wait_ctx* o) noexcept : owner(o) {}
   waiter(const waiter&) = delete;
   waiter& operator=(const waiter&) = delete;
 };
