@@ -14,6 +14,8 @@ const char* reason_name(wait_reason r) noexcept {
                                       "mutex",      "condvar",    "event",     "semaphore",    "wait_group",
                                       "group",      "read",       "write",     "shutdown",     "wait",
                                       "future",     "select",     "wait_any/wait_all"};
+  static_assert(sizeof names / sizeof names[0] == static_cast<int>(wait_reason::wait_many) + 1,
+                "a name for every wait_reason");
   return names[static_cast<int>(r)];
 }
 

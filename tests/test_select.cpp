@@ -3,9 +3,11 @@
 // plain threads and two carriers; cancel and weft::timeout.
 #include "helpers.hpp"
 
+#include <weft/dump.hpp>
 #include <weft/select.hpp>
 
 #include <atomic>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -210,5 +212,20 @@ TEST(Select, SameChannelTwice) {
       weft::select(weft::on_send(a, i, [] {}), weft::on_recv(a, [](int) {}));
     weft::channel<int> r;
     EXPECT_EQ(weft::select(weft::on_send(r, 1, [] {}), weft::on_recv(r, [](int) {}), weft::after(2ms, [] {})), 2u);
+  });
+}
+
+// weft::dump names a fiber parked in select (and one in wait_any).
+TEST(Select, DumpNamesTheWait) {
+  weft::run([] {
+    weft::channel<int> a, b;
+    auto f = weft::spawn(weft::spawn_options{.name = "selector"},
+                         [&] { weft::select(weft::on_recv(a, [](int) {}), weft::on_recv(b, [](int) {})); });
+    settle();
+    std::ostringstream os;
+    weft::dump(os);
+    EXPECT_NE(os.str().find("\"selector\" parked, select"), std::string::npos) << os.str();
+    a.close();
+    f.join();
   });
 }
