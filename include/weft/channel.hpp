@@ -8,6 +8,9 @@
 // Hand-off is direct: a sender that finds a parked receiver moves the value
 // into the receiver's slot and wakes it, and a receiver that frees buffer
 // space pulls a parked sender's value in, so a value is moved at most twice.
+// A third queue holds weft::wait_any watchers, woken (not served) when a
+// value is buffered, a sender parks or the channel closes; weft::select
+// queues ordinary sender/receiver waiters as members of its multi-wait.
 #pragma once
 #include <weft/detail/wait.hpp>
 
