@@ -50,6 +50,11 @@ struct lock_set {
   void unlock() noexcept {
     for (std::size_t i = n; i-- > 0;) locks[i]->unlock();
   }
+  // unlock_but_last() releases all but the highest lock, which it returns.
+  spinlock& unlock_but_last() noexcept {
+    for (std::size_t i = n - 1; i-- > 0;) locks[i]->unlock();
+    return *locks[n - 1];
+  }
 };
 
 // The member waiters, made only when the select has to wait.
@@ -121,13 +126,12 @@ std::size_t select_impl(select_op* ops, std::size_t* order, std::size_t n, bool 
     members[i].slot = ops[i].buf;
     ops[i].enqueue(ops[i], members[i]);
   }
-  locks.unlock();
-  // A counterpart may claim a member from here on; only this thread resumes
-  // a parked fiber, and a thread's futex word keeps the wake-up, so the
-  // claim may come before block() parks.
-  spinlock lk;
-  lk.lock();
-  wake r = block(head, lk, {.deadline = deadline, .reason = wait_reason::select});
+  // block() releases the last lock. A counterpart on another channel may
+  // claim a member before that; only this thread resumes a parked fiber,
+  // and a thread's futex word keeps the wake-up, so the claim may come
+  // before block() parks.
+  spinlock& last = locks.unlock_but_last();
+  wake r = block(head, last, {.deadline = deadline, .reason = wait_reason::select});
   // Take the other members out. The winner was popped by its claimer before
   // the claim, so its queue needs no visit when no other case shares it.
   waiter* won = (r == wake::notified || r == wake::closed) ? static_cast<waiter*>(head.slot) : nullptr;

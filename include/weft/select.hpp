@@ -235,9 +235,9 @@ std::size_t select(C&&... cases_in) {
   static_assert(n_chan > 0 || n_after + n_default > 0, "weft::select: no cases");
 
   std::tuple<std::decay_t<C>&...> cases(cases_in...);
-  std::array<detail::select_op, n_chan + 1> ops{};   // +1: never zero-sized
+  std::array<detail::select_op, n_chan + 1> ops;     // +1: never zero-sized
   std::array<std::size_t, n_chan + 1> where{};      // ops index -> case index
-  std::array<std::size_t, n_chan + 1> order{};
+  std::array<std::size_t, n_chan + 1> order;
   detail::ns_t deadline = detail::no_deadline;
   std::size_t special = 0;  // index of the after/default case
   {
