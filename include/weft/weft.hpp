@@ -8,5 +8,6 @@
 #include <weft/io.hpp>
 #include <weft/process.hpp>
 #include <weft/run.hpp>
+#include <weft/signal.hpp>
 #include <weft/sync.hpp>
 #include <weft/timeout.hpp>
