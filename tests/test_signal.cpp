@@ -174,6 +174,28 @@ TEST(OnSignal, NewFiberPerDelivery) {
   });
 }
 
+// Dropping the handle cancels fn fibers still running and waits for them.
+TEST(OnSignal, HandleOutlivesNoFiber) {
+  weft::run([] {
+    weft::signal_channel keep({SIGHUP});
+    std::atomic<int> started{0}, unwound{0};
+    auto t0 = weft_test::steady::now();
+    {
+      auto h = weft::on_signal(SIGHUP, [&] {
+        weft_test::count_on_destroy c{&unwound};
+        ++started;
+        weft::this_fiber::sleep_for(1h);
+      });
+      weft::this_fiber::sleep_for(5ms);
+      ::raise(SIGHUP);
+      EXPECT_EQ(recv5(keep), SIGHUP);
+      EXPECT_TRUE(weft_test::eventually([&] { return started == 1; }));
+    }
+    EXPECT_EQ(unwound.load(), 1);
+    EXPECT_LT(weft_test::elapsed_ms(t0), 5000);
+  });
+}
+
 TEST(SignalChannel, PlainThreadReceiver) {
   weft::signal_channel sigs({SIGUSR1});
   std::atomic<int> got{0};

@@ -20,10 +20,13 @@
 #include <weft/detail/export.hpp>
 #include <weft/errors.hpp>
 #include <weft/fiber.hpp>
+#include <weft/group.hpp>
 
 #include <signal.h>
 
 #include <cstddef>
+#include <cstdio>
+#include <exception>
 #include <initializer_list>
 #include <memory>
 #include <type_traits>
@@ -83,15 +86,18 @@ class signal_channel : public channel<int> {
 };
 
 // The handle on_signal() returns: while it lives (or until cancel()),
-// every delivery of the signal starts a new fiber running fn.
+// every delivery of the signal starts a new fiber running fn. Dropping it
+// (or cancel()) stops the deliveries, cancels the fn fibers still running
+// and waits for them, so none outlives the handle.
 class [[nodiscard("dropping the handle stops the handler")]] signal_handler {
  public:
   struct state {
     signal_channel ch;
+    group fibers;  // the listener and the fn fibers; destroyed (waited for) before ch
     explicit state(int sig) : ch({sig}) {}
   };
   signal_handler() noexcept = default;
-  explicit signal_handler(std::shared_ptr<state> s) noexcept : st_(std::move(s)) {}
+  explicit signal_handler(std::unique_ptr<state> s) noexcept : st_(std::move(s)) {}
   signal_handler(signal_handler&&) noexcept = default;
   signal_handler& operator=(signal_handler&& o) noexcept {
     if (this != &o) {
@@ -100,20 +106,23 @@ class [[nodiscard("dropping the handle stops the handler")]] signal_handler {
     }
     return *this;
   }
-  // cancel() stops starting fibers (those running go on). Any thread.
+  // cancel() is what the destructor does; idempotent. Fiber or plain
+  // thread (it waits for the fn fibers to unwind).
   void cancel() noexcept {
-    if (st_) std::exchange(st_, nullptr)->ch.stop();
+    if (!st_) return;
+    st_->ch.stop();
+    st_.reset();
   }
   ~signal_handler() { cancel(); }
 
  private:
-  std::shared_ptr<state> st_;
+  std::unique_ptr<state> st_;
 };
 
 // on_signal(sig, fn) runs fn(sig) (or fn()) in a new fiber for each
 // delivery of sig, on the caller's scheduler (spread over its carriers),
-// until the handle is dropped. A listener fiber waits for the deliveries;
-// like every fiber it is cancelled when weft::run ends. Fiber only (inside
+// until the handle is dropped. A listener fiber waits for the deliveries.
+// An exception escaping fn is reported on stderr. Fiber only (inside
 // weft::run); usage_error elsewhere and for signals weft cannot deliver.
 template <class F>
 signal_handler on_signal(int sig, F&& fn) {
@@ -121,15 +130,20 @@ signal_handler on_signal(int sig, F&& fn) {
   static_assert(std::is_invocable_v<Fn&, int> || std::is_invocable_v<Fn&>,
                 "weft::on_signal: fn must be callable as fn(int) or fn()");
   if (!in_fiber()) throw usage_error("weft::on_signal: call it from a fiber (inside weft::run)");
-  auto st = std::make_shared<signal_handler::state>(sig);
-  auto f = std::make_shared<Fn>(std::forward<F>(fn));
-  spawn(spawn_options{.name = "weft::on_signal"}, [st, f] {
-    while (std::optional<int> s = st->ch.recv())
-      spawn([f, n = *s] {
-        if constexpr (std::is_invocable_v<Fn&, int>) (*f)(n);
-        else (*f)();
-      }).detach();
-  }).detach();
+  auto st = std::make_unique<signal_handler::state>(sig);
+  signal_handler::state* p = st.get();
+  p->fibers.spawn(spawn_options{.name = "weft::on_signal", .stack_size = 0},
+                  [p, f = std::make_shared<Fn>(std::forward<F>(fn))] {
+                    while (std::optional<int> s = p->ch.recv())
+                      p->fibers.spawn([f, n = *s] {
+                        try {
+                          if constexpr (std::is_invocable_v<Fn&, int>) (*f)(n);
+                          else (*f)();
+                        } catch (const std::exception& e) {
+                          std::fprintf(stderr, "weft::on_signal(%d): fn threw: %s\n", n, e.what());
+                        }
+                      });
+                  });
   return signal_handler(std::move(st));
 }
 
