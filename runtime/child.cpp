@@ -149,13 +149,13 @@ child::~child() {
 void child::close_pipe(int i) noexcept { close_fd_quiet(std::exchange(fds[i], -1)); }
 
 std::optional<exit_status> child::wait_until(ns_t deadline) {
-  if (status) return status;
   if (waiting.exchange(true, std::memory_order_acquire))
     throw usage_error("weft::process::wait: another wait on this process is in progress");
   struct done {
     std::atomic<bool>& w;
     ~done() { w.store(false, std::memory_order_release); }
   } guard{waiting};
+  if (status) return status;
   for (;;) {
     siginfo_t si{};
     long r = sys(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG, nullptr);
