@@ -29,7 +29,7 @@ struct registry {
   spinlock lk;
   std::vector<signal_sink*> receivers[NSIG];   // under lk
   std::uint32_t seen[NSIG] = {};               // counts handed out; under lk
-  struct sigaction prev[NSIG];                 // the action the runtime's handler replaced
+  struct sigaction prev[NSIG];                 // the action the runtime's handler replaced; under lk
   bool installed[NSIG] = {};                   // the runtime put its handler in; under lk
   pid_t thread_pid = 0;                        // the process the delivery thread runs in; under lk
 };
@@ -37,6 +37,11 @@ registry* g_reg = nullptr;
 std::atomic<bool> g_active[NSIG];              // sig has receivers: count it
 std::atomic<std::uint32_t> g_count[NSIG];      // deliveries caught
 std::atomic<int> g_efd{-1};                    // eventfd the handler writes, the thread reads
+// The replaced action's function, for handler(): read with single atomic
+// loads only (a handler may run on a thread inside any call, with another
+// thread installing anew); at most one is non-null; null for SIG_DFL/SIG_IGN.
+std::atomic<void (*)(int, siginfo_t*, void*)> g_chain_info[NSIG];
+std::atomic<void (*)(int)> g_chain_plain[NSIG];
 spinlock g_make_lk;
 
 __attribute__((tls_model("initial-exec"))) constinit thread_local int tl_counting = 0;  // handler() runs the chain
@@ -57,6 +62,19 @@ void count(int sig) noexcept {
   sys(SYS_write, g_efd.load(std::memory_order_acquire), &one, sizeof one);
 }
 
+// act() is sigaction for the runtime's handler: libc's, past any hook. In
+// TSan builds (which have no signal hooks) the sanitizer's own, so that it
+// knows the handler and runs it where its state is consistent: a handler
+// behind its back, entered inside one of its interceptors, hangs or is
+// reported falsely.
+int act(int sig, const struct sigaction* a, struct sigaction* old) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  return ::sigaction(sig, a, old);
+#else
+  return runtime_sigaction(sig, a, old);
+#endif
+}
+
 bool ours(int sig) noexcept;
 
 // handler() is the runtime's handler: the replaced action, then count().
@@ -65,12 +83,8 @@ void handler(int sig, siginfo_t* info, void* uctx) {
   int saved = errno;
   int outer = tl_counting;
   tl_counting = sig;
-  const struct sigaction& p = g_reg->prev[sig];
-  if (p.sa_flags & SA_SIGINFO) {
-    if (p.sa_sigaction) p.sa_sigaction(sig, info, uctx);
-  } else if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN) {
-    p.sa_handler(sig);
-  }
+  if (auto f = g_chain_info[sig].load(std::memory_order_acquire)) f(sig, info, uctx);
+  else if (auto g = g_chain_plain[sig].load(std::memory_order_acquire)) g(sig);
   tl_counting = outer;
   count(sig);
   if (!ours(sig)) tl_counted = sig;  // called by the hooks' trampoline, which reports next
@@ -80,7 +94,7 @@ void handler(int sig, siginfo_t* info, void* uctx) {
 // ours() is true when the kernel holds the runtime's handler for sig.
 bool ours(int sig) noexcept {
   struct sigaction cur{};
-  runtime_sigaction(sig, nullptr, &cur);
+  act(sig, nullptr, &cur);
   return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == &handler;
 }
 
@@ -147,14 +161,19 @@ void signal_subscribe(signal_sink* s, int sig) {
   // since: (re)install it, chaining to what is there now.
   if (!ours(sig)) {
     struct sigaction cur{}, mine{};
-    runtime_sigaction(sig, nullptr, &cur);
+    act(sig, nullptr, &cur);
     r.prev[sig] = cur;
+    // Published before the kernel can call handler().
+    bool info = cur.sa_flags & SA_SIGINFO;
+    bool plain = !info && cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN;
+    g_chain_info[sig].store(info ? cur.sa_sigaction : nullptr, std::memory_order_release);
+    g_chain_plain[sig].store(plain ? cur.sa_handler : nullptr, std::memory_order_release);
     mine.sa_sigaction = &handler;
     mine.sa_mask = cur.sa_mask;
     mine.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
     r.seen[sig] = g_count[sig].load(std::memory_order_acquire);
     g_active[sig].store(true, std::memory_order_release);
-    if (runtime_sigaction(sig, &mine, nullptr) != 0) {
+    if (act(sig, &mine, nullptr) != 0) {
       r.receivers[sig].pop_back();
       if (r.receivers[sig].empty()) g_active[sig].store(false, std::memory_order_release);
       throw std::system_error(errno, std::generic_category(), "weft: sigaction");
@@ -175,7 +194,7 @@ void signal_unsubscribe(signal_sink* s) noexcept {
       v.erase(it, v.end());
       if (!v.empty()) continue;
       g_active[sig].store(false, std::memory_order_release);
-      if (r->installed[sig] && ours(sig)) runtime_sigaction(sig, &r->prev[sig], nullptr);
+      if (r->installed[sig] && ours(sig)) act(sig, &r->prev[sig], nullptr);
       r->installed[sig] = false;
     }
   });

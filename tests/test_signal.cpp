@@ -234,6 +234,14 @@ TEST(SignalChannel, FromAnotherProcessTwoCarriers) {
 
 // Receivers come and go while signals arrive from a thread.
 TEST(SignalChannel, SubscribeWhileSignalsArrive) {
+#if defined(__SANITIZE_THREAD__)
+  // TSan runs a handler only when the thread that took the signal enters
+  // one of its interceptors; a carrier parked in the poller's raw
+  // epoll_pwait2 syscall never does, so the deliveries of another thread's
+  // kill() stall until the carrier wakes for another reason (observed:
+  // recv5 timing out). Release and ASan builds run the test.
+  GTEST_SKIP() << "TSan defers handlers of signals that land on a parked carrier";
+#endif
   weft::run(weft::config{.workers = 2}, [] {
     weft::signal_channel keep({SIGUSR1}, 1);  // keeps SIGUSR1 caught throughout
     std::atomic<bool> stop{false};
