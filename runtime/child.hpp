@@ -11,8 +11,8 @@
 //     stack with CLONE_VFORK, so the carrier is held only until the exec.
 //     Every pipe is made O_CLOEXEC, so that children started at the same
 //     time by other carriers or threads never inherit weft's ends.
-//  2. Waiting: a pidfd (pidfd_open right after the spawn; the child cannot
-//     be reaped before, only weft waits for it by pid) becomes readable
+//  2. Waiting: a pidfd (pidfd_open right after the spawn, before anything
+//     but a wait for any child could reap it) becomes readable
 //     when the child ends. The waiter parks on it through the poller
 //     (wait_fd: the carrier's poller on a fiber, ppoll on a plain thread),
 //     then reaps with waitid(P_PIDFD, WNOHANG). The pidfd stays open until
