@@ -326,6 +326,22 @@ TEST(Process, TimeoutScopeEndsWait) {
   });
 }
 
+// A child reaped behind weft's back: wait() reports ECHILD, kill() false.
+TEST(Process, ReapedElsewhere) {
+  weft::run([] {
+    process p({"true"});
+    int st = 0;
+    ASSERT_EQ(::waitpid(p.pid(), &st, 0), p.pid());
+    try {
+      (void)p.wait();
+      FAIL() << "wait succeeded";
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code().value(), ECHILD);
+    }
+    EXPECT_FALSE(p.kill());
+  });
+}
+
 // The example of docs/api.md, "Child processes", with its comments as checks.
 TEST(Process, DocsExample) {
   weft::run([] {
