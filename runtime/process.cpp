@@ -4,6 +4,7 @@
 #include "os_thread.hpp"
 #include "sched_registry.hpp"
 #include "scheduler.hpp"
+#include "signal_notify.hpp"
 
 #include <pthread.h>
 
@@ -23,6 +24,7 @@ std::vector<pid_t>* g_children = nullptr;  // never freed: waits may run at exit
 void fork_child() noexcept {
   ::new (&g_children_lk) spinlock();  // another thread may have held it
   if (g_children) g_children->clear();
+  signal_notify_fork_child();
   scheduler* s = tl_sched;
   keep_only_slot(s ? s->slot() : -1);
   if (s) s->after_fork_child();

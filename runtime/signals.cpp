@@ -4,6 +4,7 @@
 #include "libc_next.hpp"
 #include "os_thread.hpp"
 #include "scheduler.hpp"
+#include "signal_notify.hpp"
 
 #include <pthread.h>
 
@@ -22,6 +23,7 @@ bool ends(const fiber_ctl* f, int sig, bool restart) noexcept {
 }  // namespace
 
 void signal_caught(int sig, bool restart) noexcept {
+  note_caught(sig);  // signal_channel / on_signal receivers
   if (!restart) ++tl_norestart;
   scheduler* s = tl_sched;
   if (!s) return;

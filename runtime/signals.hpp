@@ -19,7 +19,10 @@
 //     maintenance (within 61 switches, or at once if it was idle).
 //  3. Carriers other than worker 0 block asynchronous signals (os_thread.hpp),
 //     so process-directed signals reach the run() thread.
-//  4. On a plain thread the kernel interrupts the real call itself;
+//  4. signal_caught() also counts the signal for weft::signal_channel and
+//     weft::on_signal receivers (signal_notify.hpp), whose handler may have
+//     been replaced by the program's own through the hooks.
+//  5. On a plain thread the kernel interrupts the real call itself;
 //     signal_caught() bumps a thread-local count that the runtime's blocking
 //     fallback (thread_wait_fd's ppoll) reads to tell whether an EINTR came
 //     from a handler without SA_RESTART.

@@ -35,7 +35,7 @@ case "$mode" in
     # not a TSan report; the release suite keeps running the test.
     tests=(test_workers test_monitor test_fork test_faults_io test_faults_waits
            test_future test_fiber_local test_shared_recursive_mutex
-           test_spawn_after test_wait_any test_select)
+           test_spawn_after test_wait_any test_select test_process test_signal)
     ;;
   *) echo "sanitize.sh: unknown mode $mode (address|thread)" >&2; exit 2 ;;
 esac

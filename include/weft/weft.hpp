@@ -8,10 +8,12 @@
 #include <weft/future.hpp>
 #include <weft/group.hpp>
 #include <weft/io.hpp>
+#include <weft/process.hpp>
 #include <weft/recursive_mutex.hpp>
 #include <weft/run.hpp>
 #include <weft/select.hpp>
 #include <weft/shared_mutex.hpp>
+#include <weft/signal.hpp>
 #include <weft/spawn_after.hpp>
 #include <weft/sync.hpp>
 #include <weft/timeout.hpp>

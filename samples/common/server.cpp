@@ -6,12 +6,10 @@
 #include <weft/weft.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,39 +18,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 
 namespace samples {
 namespace {
 
-int stop_pipe[2] = {-1, -1};  // the self-pipe; [1] is written by the signal handler
-
-// on_signal() runs in signal context: a raw write(2) (never the hooked one,
-// which may park) of one byte tells the stop fiber.
-extern "C" void on_signal(int) {
-  int saved = errno;
-  [[maybe_unused]] long r = ::syscall(SYS_write, stop_pipe[1], "s", 1);
-  errno = saved;
-}
-
 // install_stop(lfd) starts the fiber that closes lfd at the first
-// SIGINT/SIGTERM. Fiber only.
-void install_stop(int lfd) {
-  if (::pipe2(stop_pipe, O_CLOEXEC) < 0) {
-    std::perror("pipe2");
-    std::exit(1);
-  }
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  weft::spawn(weft::spawn_options{.name = "stop"}, [lfd] {
-    char c;
-    // A hooked blocking read: the fiber parks until the handler writes.
-    // ECANCELED when the process ends some other way.
-    if (read_some(stop_pipe[0], &c, 1) == 1) ::close(lfd);  // wakes accept() with EBADF
+// SIGINT/SIGTERM; the returned channel keeps both caught until the server
+// is done (a second signal during the drain is then ignored). Fiber only.
+std::shared_ptr<weft::signal_channel> install_stop(int lfd) {
+  auto sigs = std::make_shared<weft::signal_channel>(std::initializer_list<int>{SIGINT, SIGTERM});
+  weft::spawn(weft::spawn_options{.name = "stop"}, [sigs, lfd] {
+    // Parks until a signal arrives: weft::cancelled when the process ends
+    // some other way.
+    if (sigs->recv()) ::close(lfd);  // wakes accept() with EBADF
   }).detach();
+  return sigs;
 }
 
 }  // namespace
@@ -81,7 +62,7 @@ int listen_on(const char* name, const std::string& host, long port) {
 
 void serve(const char* name, int lfd, long drain_ms, const std::function<void(int)>& conn) {
   std::signal(SIGPIPE, SIG_IGN);  // a peer that went away is an EPIPE, not a death
-  install_stop(lfd);
+  std::shared_ptr<weft::signal_channel> stop = install_stop(lfd);
   weft::group conns;
   for (;;) {
     int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);  // parks this fiber, not the thread

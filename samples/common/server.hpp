@@ -3,10 +3,9 @@
 // fiber per connection, and stop cleanly on SIGINT/SIGTERM.
 //
 // Everything here is plain blocking POSIX code; inside weft::run the hooks
-// in libweft turn each blocking call into a fiber park. The stop path is the
-// gevent one: the signal handler writes a byte to a pipe, a fiber blocked in
-// read() on that pipe wakes and closes the listening socket, which wakes the
-// accepting fiber with EBADF.
+// in libweft turn each blocking call into a fiber park. The stop path: a
+// fiber receives SIGINT/SIGTERM from a weft::signal_channel and closes the
+// listening socket, which wakes the accepting fiber with EBADF.
 #pragma once
 #include "args.hpp"
 
