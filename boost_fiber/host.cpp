@@ -152,14 +152,11 @@ bool on_boost_context() noexcept {
   return context::active()->is_context(boost::fibers::type::worker_context);
 }
 
-void check_await() {
+bool check_await() {
   if (!weft::in_fiber()) throw usage_error("weft::boost_fiber::await: call it on a weft fiber");
   host_state* h = tl_host();
   if (!h) throw usage_error("weft::boost_fiber::await: no weft::boost_fiber::host on this carrier");
-  if (weft::this_fiber::id() == h->host_id)
-    throw usage_error(
-        "weft::boost_fiber::await: the host fiber's own code is Boost's main context; call the Boost "
-        "operation directly");
+  return weft::this_fiber::id() == h->host_id;
 }
 
 void completion::complete() noexcept {

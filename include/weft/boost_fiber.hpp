@@ -39,8 +39,9 @@ struct host_state;
 bool hosted_here() noexcept;
 // on_boost_context() is true on a Boost worker fiber of this carrier's host.
 bool on_boost_context() noexcept;
-// check_await() throws usage_error unless await() may run here.
-void check_await();
+// check_await() throws usage_error unless await() may run here; returns
+// true on the host fiber itself (Boost's main context: fn runs directly).
+bool check_await();
 // A one-shot completion that a weft fiber waits for without being
 // interruptible (the Boost fiber it waits for uses its stack): complete()
 // from any context, wait() once, from the weft fiber that made it.
@@ -80,11 +81,12 @@ class host {
 // await(fn) runs fn() on a new Boost fiber of this carrier's host and parks
 // the calling weft fiber until it returns; returns its result or rethrows
 // its exception. For Boost's suspending calls from a weft fiber. A weft
-// fiber on a carrier with a host, not the host itself (usage_error).
+// fiber on a carrier with a host (usage_error elsewhere); on the host fiber
+// itself, which is Boost's main context, fn() simply runs.
 template <class F>
 auto await(F&& fn) -> std::invoke_result_t<std::decay_t<F>&> {
   using R = std::invoke_result_t<std::decay_t<F>&>;
-  detail_::check_await();
+  if (detail_::check_await()) return fn();
   detail_::completion done;
   std::exception_ptr err;
   std::conditional_t<std::is_void_v<R>, bool, std::optional<R>> out{};
