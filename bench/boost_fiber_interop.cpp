@@ -9,7 +9,8 @@
 //               fiber waking a weft fiber, and back).
 // All on one carrier. Prints the median of `rounds` rounds per figure.
 //
-//   boost_fiber_interop [iterations=20000] [rounds=5]
+//   boost_fiber_interop [iterations=20000] [rounds=5] [only=recv_weft|recv_boost|wake_weft|wake_boost]
+// `only` runs one figure (for callgrind: instructions per round trip).
 #include <weft/boost_fiber.hpp>
 #include <weft/weft.hpp>
 
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace {
@@ -134,6 +136,15 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int n = argc > 1 ? std::atoi(argv[1]) : 20000;
   int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+  if (argc > 3) {
+    std::string only = argv[3];
+    weft::run([&] {
+      double r = only == "recv_weft" ? recv_weft(n) : only == "recv_boost" ? recv_boost(n)
+               : only == "wake_weft" ? wake_weft(n) : only == "wake_boost" ? wake_boost(n) : -1;
+      std::printf("%s: %.0f ns\n", only.c_str(), r);
+    });
+    return 0;
+  }
   weft::run([&] {
     std::vector<double> rw, rb, ww, wb;
     for (int r = 0; r < rounds; ++r) {

@@ -35,10 +35,12 @@
 namespace weft::boost_fiber {
 namespace detail_ {
 
-host_state*& tl_host() noexcept {
-  static thread_local host_state* h = nullptr;
-  return h;
-}
+namespace {
+// Initial-exec TLS: one load, no __tls_get_addr (the library is linked, not dlopen()ed).
+__attribute__((tls_model("initial-exec"))) constinit thread_local host_state* tl_host_ptr = nullptr;
+}  // namespace
+
+host_state*& tl_host() noexcept { return tl_host_ptr; }
 
 props::props(context* ctx)
     : fiber_properties(ctx), host(tl_host()), wctx(weft::detail::foreign_ctx_create(&boost_ops, this)) {
