@@ -35,13 +35,29 @@ int os_threads() {
   return n;
 }
 
-// The ticker's figure is the best of the repetitions: on this shared
-// machine a plain weft ticker alone loses 5-12% of its 1 ms ticks in most
-// runs (load average ~10 on 2 cores), while one blocked recv() would lose
-// 20 or more in every run (the writer waits 20 ms).
+// tick_window(n) runs a 1 ms weft ticker on an absolute grid for n ticks
+// and returns how many fired on time (less than a tick late). Fiber only.
+int tick_window(int n) {
+  int ticks = 0;
+  auto next = steady::now();
+  for (int i = 0; i < n; ++i) {
+    next += 1ms;
+    weft::this_fiber::sleep_until(next);
+    if (steady::now() - next < 1ms) ++ticks;
+  }
+  return ticks;
+}
+
+// The ticker's figure is the best of the repetitions, against the best of
+// a plain weft ticker's windows measured in between: on this shared
+// machine (load average 10-24 on 2 cores) a ticker alone loses 10-80% of
+// its ticks in some windows and none in others. One recv() that blocked the
+// thread would lose 20 or more of the 50 in every repetition (the writer
+// waits 20 ms) whatever the load.
 TEST(BoostRecv, HundredBoostFibersBlockInRecvOnOneThread) {
-  int best_ticks = 0;
-  for (int rep = 0; rep < 5; ++rep) {
+  int best_ticks = 0, best_plain = 0;
+  for (int rep = 0; rep < 10; ++rep) {
+    best_plain = std::max(best_plain, weft::run([] { return tick_window(50); }));
     weft::run([&best_ticks] {
       constexpr int n = 100;
       std::vector<int> a(n), b(n);
@@ -51,31 +67,29 @@ TEST(BoostRecv, HundredBoostFibersBlockInRecvOnOneThread) {
         a[i] = sv[0];
         b[i] = sv[1];
       }
-      // The ticker: a weft fiber on the same carrier, ticking on an absolute 1 ms grid for 100 ms.
-      int ticks = 0;
-      auto ticker = weft::spawn([&] {
-        auto next = steady::now();
-        for (int i = 0; i < 100; ++i) {
-          next += 1ms;
-          weft::this_fiber::sleep_until(next);
-          if (steady::now() - next < 1ms) ++ticks;  // on time (within a tick)
-        }
-      });
       weft::boost_fiber::host scope;
       std::vector<int> order;
       std::vector<bf::fiber> fs;
-      int threads_seen = 0;
+      int threads_seen = 0, started = 0;
       for (int i = 0; i < n; ++i)
         fs.emplace_back([&, i] {
+          ++started;
           char c = 0;
           ssize_t r = recv(a[i], &c, 1, 0);  // hooked: parks this Boost fiber only
           EXPECT_EQ(r, 1);
           EXPECT_EQ(c, char(i));
           order.push_back(i);
         });
+      // The ticker: a weft fiber on the same carrier, ticking on an absolute
+      // 1 ms grid for 50 ms from the moment every Boost fiber is parked in
+      // recv (set-up, 200 socket syscalls, is not what it measures).
+      int ticks = 0;
+      weft::fiber<> ticker;
       steady::time_point first_write, all_done;
       auto writer = weft::spawn([&] {
-        weft::this_fiber::sleep_for(20ms);  // every Boost fiber is parked in recv by now
+        while (started < n) weft::this_fiber::yield();  // each Boost fiber ran up to its recv
+        ticker = weft::spawn([&] { ticks = tick_window(50); });
+        weft::this_fiber::sleep_for(20ms);  // the Boost fibers stay parked meanwhile
         threads_seen = os_threads();
         first_write = steady::now();
         for (int i = n - 1; i >= 0; --i) {
@@ -101,7 +115,7 @@ TEST(BoostRecv, HundredBoostFibersBlockInRecvOnOneThread) {
       }
     });
   }
-  EXPECT_GE(best_ticks, 90);
+  EXPECT_GE(best_ticks, std::min(45, best_plain - 5)) << "of 50; a plain ticker kept " << best_plain;
 }
 
 TEST(BoostRecv, RecvTimeoutAndWeftScopeInABoostFiber) {
