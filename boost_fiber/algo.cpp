@@ -109,7 +109,7 @@ void algo::suspend_until(std::chrono::steady_clock::time_point const& tp) noexce
 }
 
 void algo::notify() noexcept {
-  if (host_state* h = h_) h->kick();
+  if (host_state* h = notify_to_.load(std::memory_order_acquire)) h->kick();
 }
 
 void host_state::kick() noexcept {

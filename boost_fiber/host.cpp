@@ -31,6 +31,7 @@
 
 #include <cstdio>
 #include <mutex>
+#include <vector>
 
 namespace weft::boost_fiber {
 namespace detail_ {
@@ -117,6 +118,15 @@ weft::detail::wait_ctx* provide() noexcept {
   return props_of(a)->wctx;
 }
 
+// bury() keeps every abandoned context reachable, deliberately, for
+// the process's life (so leak checkers see kept memory, not a leak).
+void bury(context* c) {
+  static std::mutex mu;
+  static auto* kept = new std::vector<context*>;
+  std::lock_guard g(mu);
+  kept->push_back(c);
+}
+
 // abandon() leaves the live Boost fibers behind for good (note 3).
 void abandon(host_state* h) {
   std::size_t n = 0, weft_waits = 0;
@@ -131,6 +141,7 @@ void abandon(host_state* h) {
       p->abandoned = true;
     }
     intrusive_ptr_add_ref(c);  // never freed: its stack may hold waiters still queued in weft primitives
+    bury(c);
     if (c->ready_is_linked()) c->ready_unlink();
     if (c->sleep_is_linked()) c->sleep_unlink();
     c->get_scheduler()->detach_worker_context(c);
@@ -193,9 +204,8 @@ host::host(host_options o) {
   try {
     weft::detail::set_park_provider(&detail_::provide);
   } catch (...) {
-    h->al->detach();
     detail_::tl_host() = nullptr;
-    delete h;
+    h->al->detach();  // keeps h
     throw;
   }
   st_ = h;
@@ -214,9 +224,8 @@ host::~host() {
   detail_::abandon(h);
   weft::detail::set_park_provider(nullptr);
   for (detail_::props* p = h->all; p; p = p->next) p->host = nullptr;
-  h->al->detach();
   detail_::tl_host() = nullptr;
-  delete h;
+  h->al->detach();  // keeps h for late notify() calls
 }
 
 }  // namespace weft::boost_fiber

@@ -17,9 +17,11 @@
 #include <boost/fiber/properties.hpp>
 #include <boost/fiber/scheduler.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 
 namespace weft::boost_fiber::detail_ {
 
@@ -62,8 +64,10 @@ props* props_of(context* c) noexcept;
 
 class algo;
 
-// The host's state; lives from host's constructor to its destructor (the
-// algo may outlive it, detached).
+// The host's state; made by host's constructor, and kept after its
+// destructor by the algorithm it installed (which Boost keeps until the
+// next host's algorithm replaces it or the thread exits), so that a late
+// notify() from another carrier never touches freed memory.
 struct host_state {
   weft::fiber_id host_id = 0;           // the weft fiber that is the host
   algo* al = nullptr;                   // the installed algorithm
@@ -98,18 +102,25 @@ struct host_state {
 // parks the host weft fiber.
 class algo final : public boost::fibers::algo::algorithm_with_properties<props> {
   boost::fibers::scheduler::ready_queue_type rq_{};
-  host_state* h_;  // nullptr once the host ended (detach())
+  host_state* h_;                          // nullptr once the host ended (detach()); host carrier
+  std::atomic<host_state*> notify_to_;     // what notify() kicks (any thread); nullptr after detach()
+  std::unique_ptr<host_state> kept_;       // the ended host's state, kept for late notify() calls
 
  public:
-  explicit algo(host_state* h) noexcept : h_(h) { h->al = this; }
+  explicit algo(host_state* h) noexcept : h_(h), notify_to_(h) { h->al = this; }
   void awakened(context* ctx, props& p) noexcept override;
   context* pick_next() noexcept override;
   bool has_ready_fibers() const noexcept override { return !rq_.empty(); }
   void suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept override;
   void notify() noexcept override;
-  // detach() forgets the host (its destructor); afterwards the algorithm
-  // is a plain FIFO whose idle wait sleeps the thread.
-  void detach() noexcept { h_ = nullptr; }
+  // detach() forgets the host (its destructor) and keeps its state;
+  // afterwards the algorithm is a plain FIFO whose idle wait sleeps the
+  // thread.
+  void detach() noexcept {
+    notify_to_.store(nullptr, std::memory_order_release);
+    kept_.reset(h_);
+    h_ = nullptr;
+  }
   host_state* host() const noexcept { return h_; }
 };
 

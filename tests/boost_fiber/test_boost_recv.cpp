@@ -48,7 +48,8 @@ int tick_window(int n) {
   return ticks;
 }
 
-// The ticker's figure is the best of the repetitions, against the best of
+// The completion time is the best of the repetitions too. The ticker's
+// figure is the best of the repetitions, against the best of
 // a plain weft ticker's windows measured in between: on this shared
 // machine (load average 10-24 on 2 cores) a ticker alone loses 10-80% of
 // its ticks in some windows and none in others. One recv() that blocked the
@@ -56,9 +57,10 @@ int tick_window(int n) {
 // waits 20 ms) whatever the load.
 TEST(BoostRecv, HundredBoostFibersBlockInRecvOnOneThread) {
   int best_ticks = 0, best_plain = 0;
+  double best_ms = 1e9;
   for (int rep = 0; rep < 10; ++rep) {
     best_plain = std::max(best_plain, weft::run([] { return tick_window(50); }));
-    weft::run([&best_ticks] {
+    weft::run([&best_ticks, &best_ms] {
       constexpr int n = 100;
       std::vector<int> a(n), b(n);
       for (int i = 0; i < n; ++i) {
@@ -105,7 +107,8 @@ TEST(BoostRecv, HundredBoostFibersBlockInRecvOnOneThread) {
       EXPECT_EQ(threads_seen, 1);
       EXPECT_EQ(os_threads(), 1);
       double ms = std::chrono::duration<double, std::milli>(all_done - first_write).count();
-      EXPECT_LT(ms, 50.0);
+      EXPECT_LT(ms, 1000.0);
+      best_ms = std::min(best_ms, ms);
       ASSERT_EQ(order.size(), size_t(n));
       for (int i = 0; i < n; ++i) EXPECT_EQ(order[i], n - 1 - i);
       best_ticks = std::max(best_ticks, ticks);
@@ -115,6 +118,7 @@ TEST(BoostRecv, HundredBoostFibersBlockInRecvOnOneThread) {
       }
     });
   }
+  EXPECT_LT(best_ms, 50.0);  // from the first write until all 100 are done
   EXPECT_GE(best_ticks, std::min(45, best_plain - 5)) << "of 50; a plain ticker kept " << best_plain;
 }
 
