@@ -4,8 +4,8 @@
 // host's own parking state. See docs/design.md, "Boost.Fiber interop".
 //
 // Who runs where: everything here runs on the host's carrier, except
-// algo::notify() and props_wake() for a remote waker, which take the locks
-// named below.
+// algo::notify() and boost_ops.wake for a waker on another carrier, which
+// take host_state::lk and props::splk.
 #pragma once
 #include <weft/detail/foreign.hpp>
 #include <weft/detail/wait.hpp>

@@ -3,10 +3,10 @@
 // A fiber blocks by arming its deadline in the scheduler's timer heap and
 // parking; a plain thread blocks on a futex in its thread_ctx; a foreign
 // fiber hosted by a weft fiber parks through its library's ops
-// (weft/detail/foreign.hpp), which current_ctx() names while its host runs. Both first
-// check, with the primitive's lock still held, whether the wait is already
-// over: a pending cancel or an expired scope deadline "self-claims" the
-// waiter, so the caller returns without parking. See weft/detail/wait.hpp
+// (weft/detail/foreign.hpp), which current_ctx() names while its host
+// runs. All first check, with the primitive's lock still held, whether the
+// wait is already over: a pending cancel or an expired scope deadline
+// "self-claims" the waiter, so the caller returns without parking. See weft/detail/wait.hpp
 // for the claim protocol.
 #include "scheduler.hpp"
 

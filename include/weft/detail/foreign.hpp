@@ -10,8 +10,9 @@
 //   - the host installs a per-thread park provider (set_park_provider);
 //     current_ctx() asks it, but only while the host fiber itself is the
 //     running weft fiber, which context is waiting: a foreign context
-//     (foreign_ctx_create) for a foreign fiber, nullptr for the host's own
-//     code, which then waits as any weft fiber does;
+//     (foreign_ctx_create) for a foreign fiber, or nullptr when the host
+//     fiber itself is to wait as any weft fiber does (for Boost.Fiber: in
+//     its dispatcher's idle wait);
 //   - block() on a waiter owned by a foreign context calls its ops->park,
 //     which suspends only that foreign fiber; wake_up() calls ops->wake.
 // The claim protocol of wait.hpp is unchanged: a foreign waiter is claimed
@@ -46,7 +47,7 @@ WEFT_API void foreign_ctx_destroy(wait_ctx* c) noexcept;
 
 // A park provider answers, on its host's carrier while the host fiber runs,
 // the foreign context of the foreign fiber on the CPU, or nullptr when the
-// host's own code runs.
+// host weft fiber itself is the one to wait.
 using park_provider = wait_ctx* (*)() noexcept;
 
 // set_park_provider() makes the calling weft fiber a host: from now on
