@@ -40,7 +40,7 @@ case "$mode" in
     # context switches are not annotated, so Boost fibers are attributed to
     # their host weft fiber. Its one-carrier cases and test_boost_basic run
     # clean under TSan (docs/design.md, "Boost.Fiber interop").
-    tests=(test_workers test_monitor test_fork test_faults_io test_faults_waits)
+    tests=(test_workers test_monitor test_fork test_faults_io test_faults_waits test_boost_nohost)
     ;;
   *) echo "sanitize.sh: unknown mode $mode (address|thread)" >&2; exit 2 ;;
 esac
