@@ -35,7 +35,10 @@ ns_t to_ns(std::chrono::steady_clock::time_point tp) noexcept {
 
 }  // namespace
 
-void algo::awakened(context* ctx, props&) noexcept {
+void algo::awakened(context* ctx, props& p) noexcept {
+  // An abandoned context stays suspended whoever readies it (a Boost
+  // primitive's cross-carrier wake does not go through boost_ops.wake).
+  if (__builtin_expect(p.abandoned, 0)) return;
   ctx->ready_link(rq_);
   if (h_ && h_->parked_local) h_->kick();
 }

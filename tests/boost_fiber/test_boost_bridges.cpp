@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -407,6 +408,30 @@ TEST(BoostShutdown, HostEndReportsAndAbandonsBlockedFibers) {
   EXPECT_LT(elapsed_ms(t0), 2000.0);
   close(sv[0]);
   close(sv[1]);
+}
+
+TEST(BoostShutdown, AnAbandonedFiberIsNeverResumed) {
+  // A Boost fiber abandoned while it waits in a weft channel stays
+  // suspended even when a plain thread sends to that channel afterwards
+  // (the claim succeeds; the wake is dropped) and a later host runs the
+  // carrier.
+  stderr_capture cap;
+  auto* ch = new weft::channel<int>(0);  // outlives the abandoned fiber: never freed
+  std::atomic<bool> resumed{false};
+  weft::run([&] {
+    {
+      wb::host scope({.linger = std::chrono::milliseconds(10)});
+      bf::fiber([&] {
+        if (ch->recv()) resumed = true;
+      }).detach();
+    }
+    std::thread pusher([&] { ch->send(1); });  // hands the value to the abandoned waiter
+    pusher.join();
+    wb::host again;
+    for (int i = 0; i < 20; ++i) boost::this_fiber::sleep_for(1ms);  // the dispatcher runs
+  });
+  EXPECT_FALSE(resumed);
+  EXPECT_NE(cap.text().find("ended with 1 Boost fibers alive"), std::string::npos);
 }
 
 TEST(BoostShutdown, RunEndCancelsAHostWaitingInWeft) {
