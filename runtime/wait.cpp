@@ -1,10 +1,12 @@
 // runtime/wait.cpp — block / claim / wake_up for fibers and plain threads.
 //
 // A fiber blocks by arming its deadline in the scheduler's timer heap and
-// parking; a plain thread blocks on a futex in its thread_ctx. Both first
-// check, with the primitive's lock still held, whether the wait is already
-// over: a pending cancel or an expired scope deadline "self-claims" the
-// waiter, so the caller returns without parking. See weft/detail/wait.hpp
+// parking; a plain thread blocks on a futex in its thread_ctx; a foreign
+// fiber hosted by a weft fiber parks through its library's ops
+// (weft/detail/foreign.hpp), which current_ctx() names while its host
+// runs. All first check, with the primitive's lock still held, whether the
+// wait is already over: a pending cancel or an expired scope deadline
+// "self-claims" the waiter, so the caller returns without parking. See weft/detail/wait.hpp
 // for the claim protocol.
 #include "scheduler.hpp"
 
@@ -75,6 +77,22 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   return r;
 }
 
+// foreign_block() parks a hosted foreign fiber through its library
+// (weft/detail/foreign.hpp); cancellation never reaches it, scopes do.
+wake foreign_block(foreign_ctx* c, waiter& w, spinlock* lk, const wait_opts& o) {
+  bool intr = o.interruptible && std::uncaught_exceptions() == 0;
+  bool scope;
+  ns_t dl = effective(c, o, intr, &scope);
+  if (self_claim(w, c, intr, dl, scope)) {
+    if (lk) lk->unlock();
+    return w.state.load(std::memory_order_relaxed);
+  }
+  c->ops->park(c->self, w, lk, dl, scope ? wake::scope_timeout : wake::timeout);
+  wake r = w.state.load(std::memory_order_acquire);
+  WEFT_ASSERT(r != wake::none, "a foreign fiber resumed without a claim");
+  return r;
+}
+
 wake thread_block(thread_ctx* t, waiter& w, spinlock* lk, const wait_opts& o) {
   // t->woken is 0 between waits: it is reset below, after the one wake_up()
   // that a successful claim by someone else promises has arrived.
@@ -105,23 +123,64 @@ wake thread_block(thread_ctx* t, waiter& w, spinlock* lk, const wait_opts& o) {
   return w.state.load(std::memory_order_acquire);
 }
 
+// The carrier's host fiber and its park provider (weft/detail/foreign.hpp).
+__attribute__((tls_model("initial-exec"))) constinit thread_local park_provider tl_provider = nullptr;
+__attribute__((tls_model("initial-exec"))) constinit thread_local fiber_ctl* tl_host = nullptr;
+
 }  // namespace
 
 wait_ctx* current_ctx() noexcept {
-  if (scheduler* s = scheduler::current()) return s->running();
+  if (scheduler* s = scheduler::current()) {
+    fiber_ctl* f = s->running();
+    if (__builtin_expect(f == tl_host, 0) && tl_provider) {
+      if (wait_ctx* c = tl_provider()) return c;
+    }
+    return f;
+  }
   return &tl_thread;
 }
 
+void set_park_provider(park_provider fn) {
+  scheduler* s = scheduler::current();
+  if (!s || s->running()->is_main_ctx) throw usage_error("weft::detail::set_park_provider: call it on a weft fiber");
+  if (fn && tl_host && tl_host != s->running())
+    throw usage_error("weft::detail::set_park_provider: another fiber of this carrier is already a host");
+  tl_provider = fn;
+  tl_host = fn ? s->running() : nullptr;
+}
+
+bool host_yield() noexcept {
+  scheduler* s = scheduler::current();
+  WEFT_ASSERT(s && tl_host && s->running() == tl_host, "host_yield() off the host fiber");
+  if (tl_host->cancel_requested.load(std::memory_order_relaxed)) return true;
+  s->yield();
+  return tl_host->cancel_requested.load(std::memory_order_relaxed);
+}
+
+wait_ctx* foreign_ctx_create(const foreign_ops* ops, void* self) { return new foreign_ctx(ops, self); }
+
+void foreign_ctx_destroy(wait_ctx* c) noexcept { delete static_cast<foreign_ctx*>(c); }
+
+namespace {
+
+// not_fiber_block() is block() for an owner that is not a weft fiber.
+wake not_fiber_block(waiter& w, spinlock* lk, const wait_opts& o) {
+  if (w.owner->is_foreign) return foreign_block(static_cast<foreign_ctx*>(w.owner), w, lk, o);
+  return thread_block(static_cast<thread_ctx*>(w.owner), w, lk, o);
+}
+
+}  // namespace
+
 wake block(waiter& w, spinlock& lk, const wait_opts& o) {
   if (w.owner->is_fiber) return fiber_block(static_cast<fiber_ctl*>(w.owner), w, &lk, o);
-  return thread_block(static_cast<thread_ctx*>(w.owner), w, &lk, o);
+  return not_fiber_block(w, &lk, o);
 }
 
 // block_local() is block() for waits whose claimers all run on this thread
 // (fd waits, sleeps): no lock to release.
 wake block_local(waiter& w, const wait_opts& o) {
   if (w.owner->is_fiber) return fiber_block(static_cast<fiber_ctl*>(w.owner), w, nullptr, o);
-  return thread_block(static_cast<thread_ctx*>(w.owner), w, nullptr, o);
+  return not_fiber_block(w, nullptr, o);
 }
 
 wait_ctx* claim_locked(waiter& w, wake why) noexcept {
@@ -140,6 +199,11 @@ void wake_up(wait_ctx* owner) noexcept {
     auto* f = static_cast<fiber_ctl*>(owner);
     if (__builtin_expect(f->sched == tl_sched, 1)) f->sched->ready(f);
     else f->sched->ready_remote(f);
+    return;
+  }
+  if (owner->is_foreign) {
+    auto* c = static_cast<foreign_ctx*>(owner);
+    c->ops->wake(c->self);
     return;
   }
   auto* t = static_cast<thread_ctx*>(owner);
