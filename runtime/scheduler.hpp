@@ -247,6 +247,8 @@ class scheduler {
   // Cross-thread state.
   alignas(64) std::atomic<fiber_ctl*> remote_head_{nullptr};
   std::atomic<bool> polling_{false};
+  // Set by the first kick() of a polling round, so one interrupt per round;
+  // cleared before polling_ is published (maintain() says why).
   std::atomic<bool> wake_sent_{false};
   std::atomic<int> remote_inflight_{0};
   std::atomic<int> incoming_{0};  // fibers placed here, not yet started

@@ -26,14 +26,8 @@ case "$mode" in
   thread)
     build=$root/build-tsan
     opts="-Db_sanitize=thread -Dbenchmarks=false -Dsamples=false"
-    # Tests whose fibers or wake-ups cross threads. Not test_cross_thread:
-    # under TSan its ManyThreadsIntoOneScheduler case (4 plain threads
-    # sending into a channel read by fibers) hangs in about 1 run of 4-12,
-    # every sender parked in its futex and the scheduler idle in epoll: a
-    # lost wake-up that the revision before this work shows too (1/12) and
-    # release builds never showed (0/60). It is an open bug (closing note),
-    # not a TSan report; the release suite keeps running the test.
-    tests=(test_workers test_monitor test_fork test_faults_io test_faults_waits)
+    # Tests whose fibers or wake-ups cross threads.
+    tests=(test_cross_thread test_workers test_monitor test_fork test_faults_io test_faults_waits)
     ;;
   *) echo "sanitize.sh: unknown mode $mode (address|thread)" >&2; exit 2 ;;
 esac
