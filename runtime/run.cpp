@@ -1,6 +1,7 @@
 // runtime/run.cpp — weft::run's scope: config resolution, scheduler setup
 // and the orderly shutdown (cancel and unwind every fiber still alive).
 #include "sched_registry.hpp"
+#include "cpu_count.hpp"
 #include "dump_signal.hpp"
 #include "os_thread.hpp"
 #include "scheduler.hpp"
@@ -48,10 +49,17 @@ scheduler*& thread_sched() {
 }  // namespace
 
 resolved_config resolve_config(const config& c) {
-  resolved_config r{c.stack_size ? c.stack_size : default_stack, c.workers ? c.workers : 1, c.backend, c.monitor_ms, 0};
+  resolved_config r{c.stack_size ? c.stack_size : default_stack, c.workers, c.backend, c.monitor_ms, 0};
   env_size("WEFT_STACK_SIZE", &r.stack_size);
-  std::size_t w;
-  if (env_size("WEFT_WORKERS", &w)) r.workers = static_cast<unsigned>(w);
+  if (const char* w = std::getenv("WEFT_WORKERS"); w && *w) {
+    std::size_t n;
+    if (std::strcmp(w, "auto") == 0 || std::strcmp(w, "0") == 0) r.workers = 0;
+    else if (env_size("WEFT_WORKERS", &n)) r.workers = n > max_schedulers ? max_schedulers + 1 : static_cast<unsigned>(n);
+  }
+  if (r.workers == 0) {  // one carrier per CPU the process may use (cpu_count.hpp)
+    unsigned cpus = usable_cpus();
+    r.workers = cpus < max_schedulers ? cpus : max_schedulers;
+  }
   if (const char* b = std::getenv("WEFT_BACKEND"); b && *b) r.backend = b;
   std::size_t ms;
   if (env_size("WEFT_MONITOR_MS", &ms)) r.monitor_ms = static_cast<unsigned>(ms < 1u << 30 ? ms : 1u << 30);
