@@ -52,6 +52,8 @@ struct resolved_config {
   std::string backend;
   unsigned monitor_ms;  // blocking monitor threshold, 0 = off
   int dump_signal;      // signal that prints a dump, 0 = none
+  unsigned offload_threads = 0;  // offload pool's thread limit (offload_pool.hpp)
+  unsigned offload_idle_ms = 0;  // its idle threads' lifetime
 };
 // resolve_config() applies defaults and the environment; throws usage_error.
 resolved_config resolve_config(const config& c);

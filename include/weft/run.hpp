@@ -27,6 +27,11 @@ struct config {
   unsigned workers = 1;
   std::string backend;         // poller backend: "epoll" (default)
   unsigned monitor_ms = 0;     // report a fiber holding its carrier this long without switching (0 = off)
+  // weft::offload's pool (weft/offload.hpp), shared by the process: thread
+  // limit, 1..1024 (default 10; WEFT_OFFLOAD_THREADS), and how long an idle
+  // pool thread lives (default 5,000 ms; WEFT_OFFLOAD_IDLE_MS).
+  unsigned offload_threads = 0;
+  unsigned offload_idle_ms = 0;
 };
 
 namespace detail {

@@ -6,6 +6,7 @@
 #include <weft/fiber.hpp>
 #include <weft/group.hpp>
 #include <weft/io.hpp>
+#include <weft/offload.hpp>
 #include <weft/run.hpp>
 #include <weft/sync.hpp>
 #include <weft/timeout.hpp>
