@@ -64,7 +64,6 @@ struct pool {
   offload_job* tail = nullptr;
   idle_thread* idle = nullptr;
   unsigned threads = 0;  // started and not yet exited
-  unsigned busy = 0;     // running a job
   unsigned max_threads = default_offload_threads;
   // Read by idle threads without the lock at each wake-up: a new setting
   // applies to threads already idle (configure_offload() wakes them).
@@ -87,7 +86,7 @@ void fork_child_pool() noexcept {
   ::new (&p.lk) spinlock();  // a pool thread may have held it
   p.head = p.tail = nullptr;
   p.idle = nullptr;
-  p.threads = p.busy = 0;
+  p.threads = 0;
 }
 
 long futex(std::atomic<std::uint32_t>* a, int op, std::uint32_t v, const timespec* ts) noexcept {
@@ -115,7 +114,6 @@ void finish(offload_job* j) noexcept {
 offload_job* next_job(pool& p) noexcept {
   if (offload_job* j = p.head) {
     if (!(p.head = j->next)) p.tail = nullptr;
-    ++p.busy;
     p.lk.unlock();
     return j;
   }
@@ -146,7 +144,7 @@ offload_job* next_job(pool& p) noexcept {
     timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
     futex(&me.word, FUTEX_WAIT_PRIVATE, 0, &ts);
   }
-  return me.job;  // busy was counted by the submitter
+  return me.job;
 }
 
 void* pool_main(void*) noexcept {
@@ -157,7 +155,6 @@ void* pool_main(void*) noexcept {
     j->call(j->stop.get_token());
     finish(j);
     p.lk.lock();
-    --p.busy;
   }
   return nullptr;
 }
@@ -172,7 +169,6 @@ void submit(offload_job* j) {
     p.idle = t->next;
     t->on_stack = false;
     t->job = j;
-    ++p.busy;
     p.lk.unlock();
     t->word.store(1, std::memory_order_release);
     futex(&t->word, FUTEX_WAKE_PRIVATE, 1, nullptr);

@@ -27,7 +27,7 @@ case "$mode" in
     build=$root/build-tsan
     opts="-Db_sanitize=thread -Dbenchmarks=false -Dsamples=false"
     # Tests whose fibers or wake-ups cross threads.
-    tests=(test_cross_thread test_offload test_workers test_monitor test_fork test_faults_io test_faults_waits)
+    tests=(test_cross_thread test_offload test_hooks_file test_workers test_monitor test_fork test_faults_io test_faults_waits)
     ;;
   *) echo "sanitize.sh: unknown mode $mode (address|thread)" >&2; exit 2 ;;
 esac
