@@ -8,7 +8,9 @@
 //                                     computing exp(mean 100 us): 1 vs 2
 //                                     workers, best of 5
 //   allcores_bench imbalance          50 fibers of 20 ms and 5,000 of 20 us,
-//                                     spawned from one: 1 vs 2 workers, best of 5
+//                                     spawned from one, the long ones where
+//                                     round robin stacks them on one carrier:
+//                                     1 vs 2 workers, best of 5
 //   allcores_bench idle [seconds]     a run with 2 workers, no timers, its root
 //                                     parked on an event a plain thread sets at
 //                                     the end: CPU time used (run it under
@@ -132,10 +134,15 @@ int fanout(int n) {
   return compare("fanout", ds);
 }
 
+// imbalance(): the long fibers are spawned at every other position, where
+// round-robin placement puts all of them on one of 2 carriers (the case
+// stealing is for).
 int imbalance(int scale) {
   std::vector<std::chrono::nanoseconds> ds;
-  for (int i = 0; i < 50 / scale; ++i) ds.emplace_back(std::chrono::milliseconds(20));
-  for (int i = 0; i < 5000 / scale; ++i) ds.emplace_back(std::chrono::microseconds(20));
+  int longs = 50 / scale, shorts = 5000 / scale;
+  for (int i = 0; i < longs + shorts; ++i)
+    ds.emplace_back(i % 2 == 0 && i / 2 < longs ? std::chrono::nanoseconds(std::chrono::milliseconds(20))
+                                                 : std::chrono::nanoseconds(std::chrono::microseconds(20)));
   return compare("imbalance", ds);
 }
 
