@@ -46,7 +46,8 @@ const char usage[] =
     "its main() runs as a weft fiber, and blocking socket, pipe, poll, sleep,\n"
     "DNS and process calls made on fibers park the fiber instead of the thread.\n"
     "\n"
-    "  --workers N      carrier threads, 1..64 (WEFT_WORKERS; default 1)\n"
+    "  --workers N      carrier threads, 1..64, or auto: one per usable CPU\n"
+    "                   (WEFT_WORKERS; default 1)\n"
     "  --threads=fibers|os\n"
     "                   fibers (default): pthread_create makes a fiber, and\n"
     "                   pthread mutexes, condvars, rwlocks, barriers, spin locks,\n"
@@ -204,7 +205,7 @@ int main(int argc, char** argv) {
       std::string v = value_of(a, "--workers", i, argc, argv);
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 1) fail(2, "--workers needs a positive number (see --help)");
+      if (v != "auto" && (v.empty() || *end || n < 1)) fail(2, "--workers needs a positive number or 'auto' (see --help)");
       ::setenv("WEFT_WORKERS", v.c_str(), 1);
     } else if (is(a, "--threads")) {
       threads = value_of(a, "--threads", i, argc, argv);

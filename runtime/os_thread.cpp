@@ -20,6 +20,7 @@ namespace {
 
 using create_fn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
 using join_fn = int (*)(pthread_t, void**);
+using detach_fn = int (*)(pthread_t);
 
 // real() is libc's `name`, past a preloaded pthread interposer; in
 // sanitizer builds the intercepted one (see sanitizer.hpp).
@@ -102,6 +103,12 @@ void join_os_thread(pthread_t t) noexcept {
   static const join_fn join = real<join_fn>("pthread_join");
   int e = join(t, nullptr);
   WEFT_ASSERT(e == 0, "weft: pthread_join of a worker failed: %d", e);
+}
+
+void detach_os_thread(pthread_t t) noexcept {
+  static const detach_fn detach = real<detach_fn>("pthread_detach");
+  int e = detach(t);
+  WEFT_ASSERT(e == 0, "weft: pthread_detach of a pool thread failed: %d", e);
 }
 
 }  // namespace weft::detail

@@ -1,4 +1,5 @@
-// runtime/os_thread.hpp — the runtime's own OS threads (worker carriers).
+// runtime/os_thread.hpp — the runtime's own OS threads (worker carriers,
+// offload pool threads).
 //
 // The runtime starts and joins its threads through libc's real
 // pthread_create/pthread_join, found with dlsym(RTLD_NEXT), so that a
@@ -17,6 +18,9 @@ namespace weft::detail {
 pthread_t start_os_thread(void* (*fn)(void*), void* arg);
 // join_os_thread() waits for a thread from start_os_thread(). Any thread.
 void join_os_thread(pthread_t t) noexcept;
+// detach_os_thread() detaches a thread from start_os_thread() (libc's real
+// pthread_detach). Any thread.
+void detach_os_thread(pthread_t t) noexcept;
 
 // thread_sigmask() is pthread_sigmask as a raw syscall: the runtime's own
 // mask changes never go through a preloaded interposer. Any thread.

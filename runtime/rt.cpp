@@ -3,6 +3,8 @@
 #include "rt.hpp"
 
 #include "fd_registry.hpp"
+#include "file_io.hpp"
+#include "offload_pool.hpp"
 #include "log.hpp"
 #include "os_thread.hpp"
 #include "process.hpp"
@@ -78,6 +80,8 @@ unsigned long parks() noexcept { return detail::io_parks(); }
 io_call perform(io_op& op, io_wait& w) {
   detail::fd_entry* e;
   fd_facts f = detail::facts_of(op.fd, &e);
+  if (f.kind == fd_kind::file && (op.code == op_code::read || op.code == op_code::write))
+    return {detail::file_rw(op, f), wake::notified, true};  // page cache, else the offload pool
   if (!f.pollable() || f.nonblock) return {detail::attempt(op, f, true), wake::notified, true};
   io_event ev = detail::direction(op);
   if (w.from_fd) {
@@ -95,6 +99,14 @@ io_call perform(io_op& op, io_wait& w) {
        .sig = w.sig});
   return {r.value, r.ended, false};
 }
+
+ssize_t file_pio(int fd, const iovec* iov, int n, off_t pos, bool write) noexcept {
+  io_op op{.code = write ? op_code::write : op_code::read, .fd = fd, .iov = iov, .iovcnt = n};
+  fd_facts f = detail::facts_of(fd);
+  return detail::file_rw(op, f, pos);
+}
+
+long blocking(long (*fn)(void*), void* ctx) noexcept { return detail::run_blocking(fn, ctx); }
 
 fd_facts facts(int fd) noexcept { return detail::facts_of(fd); }
 

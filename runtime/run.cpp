@@ -1,6 +1,8 @@
 // runtime/run.cpp — weft::run's scope: config resolution, scheduler setup
 // and the orderly shutdown (cancel and unwind every fiber still alive).
 #include "sched_registry.hpp"
+#include "cpu_count.hpp"
+#include "offload_pool.hpp"
 #include "dump_signal.hpp"
 #include "os_thread.hpp"
 #include "scheduler.hpp"
@@ -48,14 +50,29 @@ scheduler*& thread_sched() {
 }  // namespace
 
 resolved_config resolve_config(const config& c) {
-  resolved_config r{c.stack_size ? c.stack_size : default_stack, c.workers ? c.workers : 1, c.backend, c.monitor_ms, 0};
+  resolved_config r{c.stack_size ? c.stack_size : default_stack, c.workers, c.backend, c.monitor_ms, 0};
   env_size("WEFT_STACK_SIZE", &r.stack_size);
-  std::size_t w;
-  if (env_size("WEFT_WORKERS", &w)) r.workers = static_cast<unsigned>(w);
+  if (const char* w = std::getenv("WEFT_WORKERS"); w && *w) {
+    std::size_t n;
+    if (std::strcmp(w, "auto") == 0 || std::strcmp(w, "0") == 0) r.workers = 0;
+    else if (env_size("WEFT_WORKERS", &n)) r.workers = n > max_schedulers ? max_schedulers + 1 : static_cast<unsigned>(n);
+  }
+  if (r.workers == 0) {  // one carrier per CPU the process may use (cpu_count.hpp)
+    unsigned cpus = usable_cpus();
+    r.workers = cpus < max_schedulers ? cpus : max_schedulers;
+  }
   if (const char* b = std::getenv("WEFT_BACKEND"); b && *b) r.backend = b;
   std::size_t ms;
   if (env_size("WEFT_MONITOR_MS", &ms)) r.monitor_ms = static_cast<unsigned>(ms < 1u << 30 ? ms : 1u << 30);
   if (const char* d = std::getenv("WEFT_DUMP_SIGNAL"); d && *d) r.dump_signal = parse_signal(d, "WEFT_DUMP_SIGNAL");
+  r.offload_threads = c.offload_threads ? c.offload_threads : default_offload_threads;
+  r.offload_idle_ms = c.offload_idle_ms ? c.offload_idle_ms : default_offload_idle_ms;
+  std::size_t n;
+  if (env_size("WEFT_OFFLOAD_THREADS", &n)) r.offload_threads = n > max_offload_threads ? max_offload_threads + 1 : static_cast<unsigned>(n);
+  if (env_size("WEFT_OFFLOAD_IDLE_MS", &n)) r.offload_idle_ms = static_cast<unsigned>(n < 1u << 30 ? n : 1u << 30);
+  if (r.offload_threads > max_offload_threads)
+    throw usage_error("weft::config: offload_threads = " + std::to_string(r.offload_threads) + " is outside [1, " +
+                      std::to_string(max_offload_threads) + "]");
   if (r.stack_size < min_stack || r.stack_size > max_stack)
     throw usage_error("weft::config: stack_size " + std::to_string(r.stack_size) + " is outside [16 KiB, 1 GiB]");
   if (r.workers < 1 || r.workers > max_schedulers)
@@ -68,6 +85,7 @@ run_scope::run_scope(const config& c) {
   if (scheduler::current())
     throw usage_error("weft::run: this thread already runs a weft scheduler (nested run)");
   resolved_config rc = resolve_config(c);
+  configure_offload(rc.offload_threads, rc.offload_idle_ms);
   note_program_sigmask();  // what programs started from worker carriers inherit (process.hpp)
   auto s = std::make_unique<scheduler>(rc);
   s->bind();

@@ -255,6 +255,20 @@ void scheduler::maintain(bool may_block) noexcept {
   if (!runq_.empty()) return;
   ns_t next = timers_.next();
   ns_t timeout = next == no_deadline ? -1 : (next > now ? next - now : 0);
+  // The handshake with kick(), in this order:
+  //  1. clear wake_sent_: a waker that sees this round's polling_ must find
+  //     the flag clear and interrupt the poller. Clearing after the poll
+  //     instead lost wake-ups: a waker that raced the early return below set
+  //     the flag, its eventfd write was drained by a later busy poll(0), and
+  //     the flag, still set, then made every waker of the next blocking
+  //     poll skip its interrupt (CrossThread.ManyThreadsIntoOneScheduler*).
+  //  2. publish polling_ (seq_cst; its release orders step 1 before it);
+  //  3. re-check the remote queue and the mailbox (seq_cst: Dekker with the
+  //     waker's push, then its load of polling_): whatever was pushed before
+  //     step 2 is seen here, whatever after finds polling_ set and kicks.
+  // A flag or eventfd count left over from an earlier round costs at most
+  // one spurious return from poll().
+  wake_sent_.store(false, std::memory_order_relaxed);
   polling_.store(true, std::memory_order_seq_cst);
   if (remote_head_.load(std::memory_order_seq_cst) || mail_pending_.load(std::memory_order_seq_cst)) {
     polling_.store(false, std::memory_order_relaxed);
@@ -264,7 +278,6 @@ void scheduler::maintain(bool may_block) noexcept {
   sigset_t buf;
   poller_->poll(timeout, signals_.poll_mask(&buf));
   polling_.store(false, std::memory_order_relaxed);
-  wake_sent_.store(false, std::memory_order_relaxed);
   last_poll_ = now_ns();
   coarse_now_ = last_poll_;
 }

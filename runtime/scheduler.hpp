@@ -52,6 +52,8 @@ struct resolved_config {
   std::string backend;
   unsigned monitor_ms;  // blocking monitor threshold, 0 = off
   int dump_signal;      // signal that prints a dump, 0 = none
+  unsigned offload_threads = 0;  // offload pool's thread limit (offload_pool.hpp)
+  unsigned offload_idle_ms = 0;  // its idle threads' lifetime
 };
 // resolve_config() applies defaults and the environment; throws usage_error.
 resolved_config resolve_config(const config& c);
@@ -247,6 +249,8 @@ class scheduler {
   // Cross-thread state.
   alignas(64) std::atomic<fiber_ctl*> remote_head_{nullptr};
   std::atomic<bool> polling_{false};
+  // Set by the first kick() of a polling round, so one interrupt per round;
+  // cleared before polling_ is published (maintain() says why).
   std::atomic<bool> wake_sent_{false};
   std::atomic<int> remote_inflight_{0};
   std::atomic<int> incoming_{0};  // fibers placed here, not yet started

@@ -20,7 +20,7 @@ TEST(EnvStackSize, DefaultStackFromEnvironment) {
 // The environment overrides config::stack_size.
 TEST(EnvStackSize, EnvironmentOverridesConfig) {
   ASSERT_STREQ(std::getenv("WEFT_STACK_SIZE"), "1048576");
-  int r = weft::run(weft::config{.stack_size = 64 * 1024, .workers = 0, .backend = {}},
+  int r = weft::run(weft::config{.stack_size = 64 * 1024, .workers = 1, .backend = {}},
                     [] { return weft::spawn([] { return burn_stack(600); }).join(); });
   EXPECT_EQ(r, 601);
 }

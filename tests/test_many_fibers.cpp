@@ -103,7 +103,7 @@ TEST(ManyFibers, CustomStackSizeDeepRecursion) {
 // config::stack_size sets the default for every fiber of that run(); a
 // stack size that is not a multiple of the page size is rounded up.
 TEST(ManyFibers, ConfigStackSize) {
-  int r = weft::run(weft::config{.stack_size = 512 * 1024, .workers = 0, .backend = {}}, [] {
+  int r = weft::run(weft::config{.stack_size = 512 * 1024, .workers = 1, .backend = {}}, [] {
     auto f = weft::spawn([] { return burn_stack(300); });
     auto g = weft::spawn(weft::spawn_options{.name = {}, .stack_size = 100 * 1024 + 1},
                          [] { return burn_stack(64); });

@@ -110,7 +110,7 @@ TEST(Run, BadConfigIsUsageError) {
   for (const char* v : {"WEFT_STACK_SIZE", "WEFT_WORKERS", "WEFT_BACKEND"}) ::unsetenv(v);
   bool ran = false;
   weft::config too_many_workers{.stack_size = 0, .workers = 65, .backend = {}};
-  weft::config bad_backend{.stack_size = 0, .workers = 0, .backend = "no-such-backend"};
+  weft::config bad_backend{.stack_size = 0, .workers = 1, .backend = "no-such-backend"};
   EXPECT_THROW(weft::run(too_many_workers, [&] { ran = true; }), weft::usage_error);
   EXPECT_THROW(weft::run(bad_backend, [&] { ran = true; }), weft::usage_error);
   EXPECT_FALSE(ran);

@@ -26,20 +26,15 @@ case "$mode" in
   thread)
     build=$root/build-tsan
     opts="-Db_sanitize=thread -Dbenchmarks=false -Dsamples=false"
-    # Tests whose fibers or wake-ups cross threads. Not test_cross_thread:
-    # under TSan its ManyThreadsIntoOneScheduler case (4 plain threads
-    # sending into a channel read by fibers) hangs in about 1 run of 4-12,
-    # every sender parked in its futex and the scheduler idle in epoll: a
-    # lost wake-up that the revision before this work shows too (1/12) and
-    # release builds never showed (0/60). It is an open bug (closing note),
-    # not a TSan report; the release suite keeps running the test.
+    # Tests whose fibers or wake-ups cross threads.
     # Not test_boost_bridges: its cross-carrier cases get TSan reports
     # inside Boost.Fiber's own code (buffered_channel against a worker's
     # run_), which TSan cannot judge: libboost_fiber.so is not instrumented
     # (its remote-ready spinlock's happens-before is invisible) and Boost's
     # context switches are not annotated, so Boost fibers are attributed to
     # their host weft fiber (docs/design.md, "Boost.Fiber interop").
-    tests=(test_workers test_monitor test_fork test_faults_io test_faults_waits
+    tests=(test_cross_thread test_offload test_hooks_file test_workers test_monitor test_fork
+           test_faults_io test_faults_waits
            test_future test_fiber_local test_shared_recursive_mutex
            test_spawn_after test_wait_any test_select test_process test_signal
            test_boost_nohost)

@@ -14,15 +14,24 @@
 
 namespace weft {
 
-// Scheduler settings. Zero/empty fields take the default; the environment
-// (WEFT_STACK_SIZE, WEFT_WORKERS, WEFT_BACKEND, WEFT_MONITOR_MS) overrides
-// what is set here. WEFT_DUMP_SIGNAL=SIGQUIT (a name or number) makes that
-// signal print weft::dump with backtraces to stderr.
+// Scheduler settings. Zero/empty fields take the default (but workers = 0
+// is "one per CPU"); the environment (WEFT_STACK_SIZE, WEFT_WORKERS: a
+// number or "auto", WEFT_BACKEND, WEFT_MONITOR_MS) overrides what is set
+// here. WEFT_DUMP_SIGNAL=SIGQUIT (a name or number) makes that signal print
+// weft::dump with backtraces to stderr.
 struct config {
   std::size_t stack_size = 0;  // default stack per fiber, bytes (default 64 KiB)
-  unsigned workers = 0;        // carrier threads, 1..64 (default 1); new fibers are spread over them
+  // carrier threads, 1..64 (default 1); new fibers are spread over them.
+  // 0 = one per CPU the process may use: its affinity mask and its cgroup
+  // v2 CPU quota (rounded up), at least 1, at most 64.
+  unsigned workers = 1;
   std::string backend;         // poller backend: "epoll" (default)
   unsigned monitor_ms = 0;     // report a fiber holding its carrier this long without switching (0 = off)
+  // weft::offload's pool (weft/offload.hpp), shared by the process: thread
+  // limit, 1..1024 (default 10; WEFT_OFFLOAD_THREADS), and how long an idle
+  // pool thread lives (default 5,000 ms; WEFT_OFFLOAD_IDLE_MS).
+  unsigned offload_threads = 0;
+  unsigned offload_idle_ms = 0;
 };
 
 namespace detail {

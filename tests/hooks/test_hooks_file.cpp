@@ -1,0 +1,246 @@
+// tests/hooks/test_hooks_file.cpp — regular files on fibers, linked mode:
+// read/readv/pread return the same bytes as on a plain thread, hot (page
+// cache, RWF_NOWAIT) and cold (posix_fadvise DONTNEED after fsync: a miss
+// goes to the offload pool); a cold read, big writes and an fsync leave a
+// 1 ms ticker fiber of the same carrier running; errors keep their errno.
+#include "hooks_test.hpp"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace hooks_test;
+
+namespace {
+
+// A file of random bytes in /tmp, written and synced; removed at the end.
+struct temp_file {
+  std::string path;
+  std::vector<char> bytes;
+  explicit temp_file(std::size_t size) {
+    path = "/tmp/allcores-file-" + std::to_string(getpid()) + "-" + std::to_string(size);
+    bytes.resize(size);
+    std::mt19937_64 rng(size);
+    for (std::size_t i = 0; i < size; i += 8) {
+      std::uint64_t v = rng();
+      std::memcpy(&bytes[i], &v, std::min<std::size_t>(8, size - i));
+    }
+    std::thread([&] {  // plain thread: the real calls
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      EXPECT_GE(fd, 0);
+      EXPECT_EQ(::write(fd, bytes.data(), size), static_cast<ssize_t>(size));
+      EXPECT_EQ(::fsync(fd), 0);
+      ::close(fd);
+    }).join();
+  }
+  ~temp_file() { ::unlink(path.c_str()); }
+  // evict() drops the file's pages from the page cache (clean after fsync).
+  void evict() const {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    ::close(fd);
+  }
+  // cached() is true when the first page is in the page cache.
+  bool cached() const {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    char c;
+    iovec v{&c, 1};
+    bool hit = preadv2(fd, &v, 1, 0, RWF_NOWAIT) == 1;
+    ::close(fd);
+    return hit;
+  }
+};
+
+// ticker runs a fiber that sleeps 1 ms in a loop, counting ticks and the
+// worst lateness, until stopped.
+struct ticker {
+  std::atomic<long> ticks{0};
+  long worst_us = 0;
+  bool stop = false;
+  weft::fiber<void> f;
+  ticker() {
+    f = weft::spawn([this] {
+      while (!stop) {
+        auto t0 = clock_type::now();
+        weft::this_fiber::sleep_for(std::chrono::milliseconds(1));
+        long late = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0).count() - 1000;
+        worst_us = std::max(worst_us, late);
+        ticks.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+    weft::this_fiber::yield();
+  }
+  void end() {
+    stop = true;
+    f.join();
+  }
+};
+
+// read_all() reads fd to its end with `chunk`-byte read() calls.
+std::vector<char> read_all(int fd, std::size_t chunk) {
+  std::vector<char> out, buf(chunk);
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), chunk);
+    EXPECT_GE(n, 0) << std::strerror(errno);
+    if (n <= 0) break;
+    out.insert(out.end(), buf.data(), buf.data() + n);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Hot and cold, read/readv/pread give the file's bytes; a short file's
+// read stops at its end; offsets past the end give 0.
+TEST(HooksFile, SameBytesHotAndCold) {
+  temp_file t(3 * 1024 * 1024 + 123);
+  weft::run([&] {
+    for (bool cold : {false, true}) {
+      if (cold) t.evict();
+      int fd = ::open(t.path.c_str(), O_RDONLY);
+      ASSERT_GE(fd, 0);
+      EXPECT_EQ(read_all(fd, 65536), t.bytes) << (cold ? "cold" : "hot");
+      if (cold) t.evict();
+      ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+      std::vector<char> a(1000), b(t.bytes.size());
+      iovec v[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
+      ssize_t n = ::readv(fd, v, 2);
+      ASSERT_EQ(n, static_cast<ssize_t>(t.bytes.size()));  // a short file: all of it, then the end
+      EXPECT_TRUE(std::equal(a.begin(), a.end(), t.bytes.begin()));
+      EXPECT_TRUE(std::equal(b.begin(), b.begin() + (n - 1000), t.bytes.begin() + 1000));
+      if (cold) t.evict();
+      std::mt19937 rng(7);
+      for (int i = 0; i < 50; ++i) {
+        std::size_t off = rng() % t.bytes.size(), len = 1 + rng() % 200000;
+        std::vector<char> buf(len);
+        ssize_t r = ::pread(fd, buf.data(), len, static_cast<off_t>(off));
+        std::size_t want = std::min(len, t.bytes.size() - off);
+        ASSERT_EQ(r, static_cast<ssize_t>(want));
+        EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + r, t.bytes.begin() + off));
+      }
+      char c;
+      EXPECT_EQ(::pread(fd, &c, 1, static_cast<off_t>(t.bytes.size() + 10)), 0);
+      ::close(fd);
+    }
+  });
+}
+
+// While one fiber reads a cold file in one call, a ticker fiber of the
+// same (only) carrier keeps ticking: the read runs on the offload pool.
+TEST(HooksFile, ColdReadLeavesTickerRunning) {
+  temp_file t(48 * 1024 * 1024);
+  t.evict();
+  ASSERT_FALSE(t.cached()) << "posix_fadvise(DONTNEED) did not evict the file here";
+  std::vector<char> buf(t.bytes.size());  // zeroed here, not on the carrier while the ticker runs
+  weft::run([&] {
+    int fd = ::open(t.path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ticker tk;
+    long before = tk.ticks.load();
+    tk.worst_us = 0;
+    auto t0 = clock_type::now();
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    long ms = ms_since(t0);
+    long during = tk.ticks.load() - before;
+    tk.end();
+    ::close(fd);
+    ASSERT_EQ(n, static_cast<ssize_t>(buf.size()));
+    EXPECT_TRUE(buf == t.bytes);
+    // On the carrier the ticker could not tick at all during the call.
+    if (ms >= 5) EXPECT_GE(during, 2) << "read took " << ms << " ms";
+    EXPECT_LT(tk.worst_us, 200000) << "ticker " << tk.worst_us << " us late";  // generous: a shared machine
+    std::printf("cold read of %zu MiB: %ld ms, %ld ticks meanwhile, ticker at most %ld us late\n",
+                buf.size() >> 20, ms, during, tk.worst_us);
+  });
+}
+
+// Big writes and an fsync on a fiber leave the ticker running too; the
+// file holds what was written.
+TEST(HooksFile, WriteAndFsyncLeaveTickerRunning) {
+  std::string path = "/tmp/allcores-fsync-" + std::to_string(getpid());
+  std::vector<char> data(16 * 1024 * 1024);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + (i >> 12));
+  weft::run([&] {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ticker tk;
+    long before = tk.ticks.load();
+    tk.worst_us = 0;
+    auto t0 = clock_type::now();
+    ASSERT_EQ(::write(fd, data.data(), data.size() / 2), static_cast<ssize_t>(data.size() / 2));
+    ASSERT_EQ(::pwrite(fd, data.data() + data.size() / 2, data.size() / 2, static_cast<off_t>(data.size() / 2)),
+              static_cast<ssize_t>(data.size() / 2));
+    ASSERT_EQ(::fsync(fd), 0);
+    ASSERT_EQ(::fdatasync(fd), 0);
+    long ms = ms_since(t0);
+    long during = tk.ticks.load() - before;
+    tk.end();
+    ::close(fd);
+    if (ms >= 5) EXPECT_GE(during, 2) << "writes and fsync took " << ms << " ms";
+    EXPECT_LT(tk.worst_us, 200000) << "ticker " << tk.worst_us << " us late";
+    std::printf("16 MiB written and synced: %ld ms, %ld ticks meanwhile, ticker at most %ld us late\n", ms, during,
+                tk.worst_us);
+  });
+  std::vector<char> back(data.size());
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_EQ(::read(fd, back.data(), back.size()), static_cast<ssize_t>(back.size()));
+  ::close(fd);
+  ::unlink(path.c_str());
+  EXPECT_TRUE(back == data);
+}
+
+// Errors come back with the plain call's errno: EBADF (write to a
+// read-only fd, fsync of a closed fd), EINVAL (negative offset), EISDIR.
+TEST(HooksFile, ErrorsKeepErrno) {
+  temp_file t(4096);
+  weft::run([&] {
+    int fd = ::open(t.path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    char c = 'x';
+    errno = 0;
+    EXPECT_EQ(::write(fd, &c, 1), -1);
+    EXPECT_EQ(errno, EBADF);
+    errno = 0;
+    EXPECT_EQ(::pread(fd, &c, 1, -5), -1);
+    EXPECT_EQ(errno, EINVAL);
+    ::close(fd);
+    int dir = ::open("/tmp", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(dir, 0);
+    errno = 0;
+    EXPECT_EQ(::read(dir, &c, 1), -1);
+    EXPECT_EQ(errno, EISDIR);
+    ::close(dir);
+  });
+}
+
+// Many fibers reading one hot file with pread: each gets its own bytes.
+TEST(HooksFile, ManyFibersPread) {
+  temp_file t(1024 * 1024);
+  weft::run([&] {
+    int fd = ::open(t.path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    std::atomic<int> bad{0};
+    std::vector<weft::fiber<void>> fs;
+    for (int i = 0; i < 200; ++i)
+      fs.push_back(weft::spawn([&, i] {
+        char buf[4096];
+        for (int k = 0; k < 20; ++k) {
+          off_t off = ((i * 20 + k) * 4096) % (1024 * 1024);
+          if (::pread(fd, buf, sizeof buf, off) != 4096 || std::memcmp(buf, &t.bytes[off], 4096) != 0) ++bad;
+          if (k % 5 == 0) weft::this_fiber::yield();
+        }
+      }));
+    for (auto& f : fs) f.join();
+    ::close(fd);
+    EXPECT_EQ(bad.load(), 0);
+  });
+}
