@@ -21,7 +21,7 @@ namespace weft {
 struct config {
   std::size_t stack_size = 0;  // default stack per fiber, bytes (default 64 KiB)
   unsigned workers = 0;        // carrier threads, 1..64 (default 1); new fibers are spread over them
-  std::string backend;         // poller backend: "epoll" (default)
+  std::string backend;         // poller backend: "epoll" (default), "uring" (io_uring; usage_error if refused), "auto" (= epoll)
   unsigned monitor_ms = 0;     // report a fiber holding its carrier this long without switching (0 = off)
 };
 
