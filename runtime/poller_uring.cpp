@@ -5,7 +5,8 @@
 // config.backend / WEFT_BACKEND = "uring" (make_poller, poller_factory.cpp),
 // after probe_uring() found io_uring_setup and every opcode used here.
 //
-// perform() submits the operation itself on sockets and pipes — the plain
+// perform() submits the operation itself on sockets and pipes (a write
+// first tries once without blocking, as epoll's does) — the plain
 // blocking-style call, on a description the program left blocking (rt.cpp
 // routes non-blocking ones to the plain call): READ/WRITE (READV/WRITEV for
 // several buffers, RECV/SEND for one buffer on a socket), RECV/SEND or
@@ -107,52 +108,116 @@ struct fd_state {
   request* head = nullptr;    // requests in flight on fd
 };
 
-// probe_once() tries io_uring_setup and the opcodes (not cached: a seccomp
-// filter or a sysctl may come later, and it costs three syscalls):
-// 0 if usable, else the errno that refused it (ENOSYS, EPERM from a seccomp
-// filter or kernel.io_uring_disabled, ENOMEM from RLIMIT_MEMLOCK, EINVAL
-// for a missing opcode or feature). Any thread.
-int probe_once() noexcept {
-  io_uring_params p{};
-  long fd = sys(SYS_io_uring_setup, 2, &p);
-  if (fd < 0) return static_cast<int>(-fd);
-  int err = 0;
-  if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_NODROP)) err = EINVAL;
-  if (!err) {
-    constexpr unsigned nops = 256;
-    auto* probe = static_cast<io_uring_probe*>(std::calloc(1, sizeof(io_uring_probe) + nops * sizeof(io_uring_probe_op)));
-    if (!probe) {
-      err = ENOMEM;
-    } else {
-      long r = sys(SYS_io_uring_register, fd, IORING_REGISTER_PROBE, probe, nops);
-      if (r < 0) err = static_cast<int>(-r);
-      for (int op : needed_ops)
-        if (!err && (op > probe->last_op || !(probe->ops[op].flags & IO_URING_OP_SUPPORTED))) err = EINVAL;
-      std::free(probe);
-    }
+// The ring and its wake eventfd, kept per thread across schedulers: closing
+// a ring makes the kernel's exit work queue task work on every thread that
+// submitted to it, which ends that thread's next blocking syscall with EINTR
+// (a plain accept with SO_RCVTIMEO after weft::run returned). So a ring is
+// closed only when its thread exits, and the next scheduler on the thread
+// takes it over, with its eventfd read still pending.
+struct kernel_ring {
+  io_uring ring{};
+  int fd = -1;
+  int evfd = -1;
+  std::uint64_t wake_buf = 0;  // the eventfd read's buffer
+  kernel_ring() = default;
+  kernel_ring(const kernel_ring&) = delete;
+  ~kernel_ring() {
+    if (fd < 0) return;
+    runtime_fd_closed(fd);
+    io_uring_queue_exit(&ring);
+    runtime_fd_closed(evfd);
+    sys_close(evfd);
   }
-  sys_close(static_cast<int>(fd));
+};
+thread_local kernel_ring tl_ring;
+
+// prep_wake() makes e the eventfd read that interrupt() completes.
+void prep_wake(io_uring_sqe* e, kernel_ring& t) noexcept {
+  io_uring_prep_read(e, t.evfd, &t.wake_buf, sizeof t.wake_buf, 0);
+  io_uring_sqe_set_data64(e, wake_tag);
+}
+
+// supported() checks the features and opcodes this backend needs on ring fd:
+// 0, or EINVAL (an old kernel), or the registration's errno.
+int supported(int fd, const io_uring_params& p) noexcept {
+  if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_NODROP)) return EINVAL;
+  constexpr unsigned nops = 256;
+  auto* probe = static_cast<io_uring_probe*>(std::calloc(1, sizeof(io_uring_probe) + nops * sizeof(io_uring_probe_op)));
+  if (!probe) return ENOMEM;
+  long r = sys(SYS_io_uring_register, fd, IORING_REGISTER_PROBE, probe, nops);
+  int err = r < 0 ? static_cast<int>(-r) : 0;
+  for (int op : needed_ops)
+    if (!err && (op > probe->last_op || !(probe->ops[op].flags & IO_URING_OP_SUPPORTED))) err = EINVAL;
+  std::free(probe);
   return err;
+}
+
+// open_thread_ring() makes the calling thread's ring and wake eventfd (as
+// the runtime's own high fds, the eventfd read queued) unless it has them:
+// 0, or the errno that refused io_uring (ENOSYS, EPERM: a seccomp filter or
+// kernel.io_uring_disabled; ENOMEM: RLIMIT_MEMLOCK; EINVAL: an opcode or
+// feature missing). This is also the probe: made once per thread, the ring
+// is then kept (kernel_ring), so probing costs no second ring.
+int open_thread_ring() noexcept {
+  kernel_ring& t = tl_ring;
+  if (t.fd >= 0) return 0;
+  io_uring_params p{};
+  // DEFER_TASKRUN: completion work runs only when poll() enters the ring,
+  // never as a notification that would end a blocking syscall of this
+  // thread with EINTR. SINGLE_ISSUER, which it needs, holds: only the
+  // thread that made the ring submits to it.
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+            IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+  p.cq_entries = cq_entries;
+  long fd = sys(SYS_io_uring_setup, sq_entries, &p);
+  if (fd == -EINVAL) {
+    p = io_uring_params{};
+    fd = sys(SYS_io_uring_setup, sq_entries, &p);
+  }
+  if (fd < 0) return static_cast<int>(-fd);
+  int rfd = runtime_fd(static_cast<int>(fd));
+  int err = supported(rfd, p);
+  if (!err) err = -io_uring_queue_mmap(rfd, &p, &t.ring);
+  long ev = err ? -1 : sys(SYS_eventfd2, 0, EFD_CLOEXEC);
+  if (!err && ev < 0) {
+    runtime_fd_closed(rfd);
+    io_uring_queue_exit(&t.ring);  // unmaps, closes rfd
+    std::memset(&t.ring, 0, sizeof t.ring);
+    return static_cast<int>(-ev);
+  }
+  if (err) {
+    runtime_fd_closed(rfd);
+    sys_close(rfd);
+    std::memset(&t.ring, 0, sizeof t.ring);
+    return err;
+  }
+  for (unsigned i = 0; i < *t.ring.sq.kring_entries; ++i) t.ring.sq.array[i] = i;  // flush_sq() relies on it
+  t.ring.features = p.features;  // io_uring_queue_mmap leaves it 0: EXT_ARG waits need it
+  io_uring_ring_dontfork(&t.ring);
+  t.fd = rfd;
+  t.evfd = runtime_fd(static_cast<int>(ev));
+  prep_wake(io_uring_get_sqe(&t.ring), t);  // the SQ is empty: there is an SQE
+  return 0;
 }
 
 class uring_poller final : public poller {
  public:
   explicit uring_poller(scheduler& s) : s_(s) {}
 
-  ~uring_poller() override { close_kernel_objects(); }
+  ~uring_poller() override = default;  // the ring stays with the thread (kernel_ring)
 
   void after_fork() noexcept override {
     // The mappings did not come along (MADV_DONTFORK): close the fds only.
-    if (ring_fd_ >= 0) {
-      runtime_fd_closed(ring_fd_);
-      sys_close(ring_fd_);
+    // (The child never submitted to that ring: no task work comes back.)
+    kernel_ring& t = tl_ring;
+    for (int fd : {t.fd, t.evfd}) {
+      if (fd < 0) continue;
+      runtime_fd_closed(fd);
+      sys_close(fd);
     }
-    ring_fd_ = -1;
-    std::memset(&ring_, 0, sizeof ring_);
-    if (int ev = evfd_.load(std::memory_order_relaxed); ev >= 0) {
-      runtime_fd_closed(ev);
-      sys_close(ev);
-    }
+    t.fd = t.evfd = -1;
+    std::memset(&t.ring, 0, sizeof t.ring);
+    k_ = &none_;
     evfd_.store(-1, std::memory_order_relaxed);
     for (auto& c : chunks_)
       if (c)
@@ -178,6 +243,14 @@ class uring_poller final : public poller {
     bool native = (f.kind == fd_kind::socket || f.kind == fd_kind::pipe) && op.code <= op_code::connect &&
                   !op.connecting;
     if (!native || !open_kernel_objects()) return poll_then_attempt(op, f, o);
+    // A write that can proceed is made at once, as with epoll (the fiber
+    // does not yield, and SIGPIPE comes from the syscall); only one that
+    // would block goes to the ring.
+    const bool w_dir = direction(op) == io_event::writable && op.code != op_code::connect;
+    if (w_dir) {
+      ssize_t r = attempt(op, f, false);
+      if (r != -EAGAIN) return {r, wake::notified};
+    }
     request rq;
     msghdr m{};    // recvfrom/sendto with an address
     iovec one{};
@@ -229,6 +302,10 @@ class uring_poller final : public poller {
       default: WEFT_ASSERT(false, "uring: op %d is not native", int(op.code));
     }
     io_result r = finish(rq, fd, o);
+    // The ring's socket sends never raise SIGPIPE (MSG_NOSIGNAL); the
+    // syscall would have, on the calling thread.
+    if (w_dir && sock && r.ended == wake::notified && r.value == -EPIPE && !(op.flags & MSG_NOSIGNAL))
+      sys(SYS_tgkill, sys(SYS_getpid), sys(SYS_gettid), SIGPIPE);
     if (r.ended == wake::notified && r.value >= 0 && op.code == op_code::recvfrom && m.msg_name)
       *op.addrlen = m.msg_namelen;
     // connect: an earlier connect (interrupted) still runs in the kernel; wait
@@ -252,32 +329,22 @@ class uring_poller final : public poller {
   // ---- the loop ---------------------------------------------------------------
 
   int poll(ns_t timeout_ns, const sigset_t* mask) override {
-    if (ring_fd_ < 0 && (mask == nullptr || !open_kernel_objects())) return futex_sleep(timeout_ns);
+    if (k_->fd < 0 && (mask == nullptr || !open_kernel_objects())) return futex_sleep(timeout_ns);
     if (mask && timeout_ns == 0) timeout_ns = 1;  // a 0 timeout would not look at signals
     int saved = errno;  // idle work runs on a parking fiber, before its errno is saved
     unsigned submit = flush_sq();
     // Nothing to submit and no deferred completion work: look at the CQ only.
-    bool enter = timeout_ns != 0 || submit || (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
-    if (enter) {
-      __kernel_timespec ts{timeout_ns / 1000000000, timeout_ns % 1000000000};
-      io_uring_getevents_arg arg{};
-      arg.sigmask = reinterpret_cast<std::uintptr_t>(mask);
-      arg.sigmask_sz = _NSIG / 8;
-      arg.ts = timeout_ns > 0 ? reinterpret_cast<std::uintptr_t>(&ts) : 0;
-      int r = io_uring_enter2(ring_fd_, submit, timeout_ns != 0 ? 1 : 0, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-                              reinterpret_cast<sigset_t*>(&arg), sizeof arg);
-      WEFT_ASSERT(r >= 0 || r == -ETIME || r == -EINTR || r == -EAGAIN || r == -EBUSY,
-                  "io_uring_enter failed: %s", std::strerror(-r));
-    }
+    if (timeout_ns != 0 || submit || (IO_URING_READ_ONCE(*k_->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)))
+      enter(submit, timeout_ns != 0 ? 1 : 0, timeout_ns, mask);
     errno = saved;
     int woken = 0;
     unsigned head, n = 0;
     io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
+    io_uring_for_each_cqe(&k_->ring, head, cqe) {
       woken += dispatch(cqe->user_data, cqe->res);
       ++n;
     }
-    io_uring_cq_advance(&ring_, n);
+    io_uring_cq_advance(&k_->ring, n);
     return woken;
   }
 
@@ -294,73 +361,48 @@ class uring_poller final : public poller {
 
  private:
   scheduler& s_;
-  io_uring ring_{};
-  int ring_fd_ = -1;                    // made at the first fd wait
+  kernel_ring none_;                    // k_ until the first fd wait
+  kernel_ring* k_ = &none_;             // then the thread's ring (tl_ring)
   std::atomic<int> evfd_{-1};           // idem; read by interrupt() on other threads
   std::atomic<std::uint32_t> futex_word_{0};  // the idle wait before the ring exists
-  std::uint64_t wake_buf_ = 0;          // the eventfd read's buffer
   std::size_t in_flight_ = 0;           // requests submitted whose final CQE has not come
   std::vector<std::unique_ptr<fd_state[]>> chunks_;
 
   // open_kernel_objects() makes the ring and the wake eventfd, as the
   // runtime's own high fds, with the eventfd read pending; false (errno
   // set) if the kernel refuses now.
+  // open_kernel_objects() takes the thread's ring (open_thread_ring());
+  // false (errno set) if the kernel refuses it now.
   bool open_kernel_objects() noexcept {
-    if (ring_fd_ >= 0) return true;
-    io_uring_params p{};
-    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
-    p.cq_entries = cq_entries;
-    long fd = sys(SYS_io_uring_setup, sq_entries, &p);
-    if (fd < 0) {
-      p = io_uring_params{};
-      fd = sys(SYS_io_uring_setup, sq_entries, &p);
-    }
-    if (fd < 0) {
-      errno = static_cast<int>(-fd);
+    if (k_->fd >= 0) return true;
+    if (int e = open_thread_ring()) {
+      errno = e;
       return false;
     }
-    int rfd = runtime_fd(static_cast<int>(fd));
-    if (int e = io_uring_queue_mmap(rfd, &p, &ring_); e < 0) {
-      runtime_fd_closed(rfd);
-      sys_close(rfd);
-      errno = -e;
-      return false;
-    }
-    for (unsigned i = 0; i < *ring_.sq.kring_entries; ++i) ring_.sq.array[i] = i;  // flush_sq() relies on it
-    ring_.features = p.features;  // io_uring_queue_mmap leaves it 0: EXT_ARG waits need it
-    io_uring_ring_dontfork(&ring_);
-    long ev = sys(SYS_eventfd2, 0, EFD_CLOEXEC);
-    if (ev < 0) {
-      io_uring_queue_exit(&ring_);  // closes rfd
-      runtime_fd_closed(rfd);
-      errno = static_cast<int>(-ev);
-      return false;
-    }
-    ring_fd_ = rfd;
-    int evfd = runtime_fd(static_cast<int>(ev));
-    evfd_.store(evfd, std::memory_order_release);
-    arm_wake();
+    k_ = &tl_ring;
+    evfd_.store(k_->evfd, std::memory_order_release);
     return true;
   }
 
-  void close_kernel_objects() noexcept {
-    if (ring_fd_ >= 0) {
-      runtime_fd_closed(ring_fd_);
-      io_uring_queue_exit(&ring_);  // cancels the eventfd read, unmaps, closes the fd
-      ring_fd_ = -1;
-    }
-    if (int ev = evfd_.load(std::memory_order_relaxed); ev >= 0) {
-      runtime_fd_closed(ev);
-      sys_close(ev);
-    }
-    evfd_.store(-1, std::memory_order_relaxed);
+  // enter() submits `submit` SQEs and waits for wait_nr CQEs, up to
+  // timeout_ns (-1: no limit), with the signal mask `mask` if given.
+  void enter(unsigned submit, unsigned wait_nr, ns_t timeout_ns, const sigset_t* mask) noexcept {
+    __kernel_timespec ts{timeout_ns / 1000000000, timeout_ns % 1000000000};
+    io_uring_getevents_arg arg{};
+    arg.sigmask = reinterpret_cast<std::uintptr_t>(mask);
+    arg.sigmask_sz = _NSIG / 8;
+    arg.ts = timeout_ns > 0 ? reinterpret_cast<std::uintptr_t>(&ts) : 0;
+    int r = io_uring_enter2(k_->fd, submit, wait_nr, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+                            reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+    WEFT_ASSERT(r >= 0 || r == -ETIME || r == -EINTR || r == -EAGAIN || r == -EBUSY,
+                "io_uring_enter failed: %s", std::strerror(-r));
   }
 
   // flush_sq() makes the queued SQEs visible to the kernel and returns how
   // many it has not consumed: liburing 2.3's submit-and-wait loses its
   // timeout when it must enter twice, so poll() enters by itself.
   unsigned flush_sq() noexcept {
-    io_uring_sq& sq = ring_.sq;
+    io_uring_sq& sq = k_->ring.sq;
     unsigned tail = sq.sqe_tail;
     if (sq.sqe_head != tail) {
       sq.sqe_head = tail;
@@ -369,18 +411,11 @@ class uring_poller final : public poller {
     return tail - io_uring_smp_load_acquire(sq.khead);
   }
 
-  // arm_wake() queues the eventfd read that interrupt() completes.
-  void arm_wake() noexcept {
-    io_uring_sqe* e = raw_sqe();
-    io_uring_prep_read(e, evfd_.load(std::memory_order_relaxed), &wake_buf_, sizeof wake_buf_, 0);
-    io_uring_sqe_set_data64(e, wake_tag);
-  }
-
   // raw_sqe() is a free SQE, submitting the queued ones if the ring is full.
   io_uring_sqe* raw_sqe() noexcept {
     for (;;) {
-      if (io_uring_sqe* e = io_uring_get_sqe(&ring_)) return e;
-      int r = io_uring_submit(&ring_);
+      if (io_uring_sqe* e = io_uring_get_sqe(&k_->ring)) return e;
+      int r = io_uring_submit(&k_->ring);
       WEFT_ASSERT(r >= 0 || r == -EAGAIN || r == -EBUSY || r == -EINTR, "io_uring_submit failed: %s", std::strerror(-r));
     }
   }
@@ -439,7 +474,7 @@ class uring_poller final : public poller {
   int dispatch(std::uint64_t ud, int res) noexcept {
     if (ud == ignore_tag || ud == LIBURING_UDATA_TIMEOUT) return 0;
     if (ud == wake_tag) {
-      if (evfd_.load(std::memory_order_relaxed) >= 0) arm_wake();
+      if (evfd_.load(std::memory_order_relaxed) >= 0) prep_wake(raw_sqe(), *k_);
       return 0;
     }
     auto* rq = reinterpret_cast<request*>(ud);
@@ -484,7 +519,7 @@ class uring_poller final : public poller {
       io_uring_prep_cancel_fd(e, fd, IORING_ASYNC_CANCEL_ALL);
       io_uring_sqe_set_data64(e, ignore_tag);
     }
-    if (any) io_uring_submit(&ring_);
+    if (any) io_uring_submit(&k_->ring);
     if (st.watched) clear_watch(fd, s_.slot());
     st.watched = false;
   }
@@ -495,7 +530,7 @@ class uring_poller final : public poller {
     for (;;) {
       ssize_t r = attempt(op, f, false);
       if (r != -EAGAIN) return {r, wake::notified};
-      wake w = op.backoff || ring_fd_ < 0 ? wait_retry(o) : wait_fd(op.fd, direction(op), o);
+      wake w = op.backoff || k_->fd < 0 ? wait_retry(o) : wait_fd(op.fd, direction(op), o);
       if (w != wake::notified) return {0, w};
     }
   }
@@ -540,7 +575,7 @@ class uring_poller final : public poller {
 
 }  // namespace
 
-int probe_uring() noexcept { return probe_once(); }
+int probe_uring() noexcept { return open_thread_ring(); }
 
 std::unique_ptr<poller> make_uring_poller(scheduler& s) { return std::make_unique<uring_poller>(s); }
 
