@@ -60,6 +60,7 @@
 #include <liburing.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -131,6 +133,21 @@ struct kernel_ring {
 };
 thread_local kernel_ring tl_ring;
 
+// drop_thread_ring() forgets the calling thread's ring in a fork()ed child,
+// with or without a scheduler: the mappings did not come along
+// (MADV_DONTFORK), and the child never submitted to the ring, so closing
+// its fds brings no task work back. (A pthread_atfork child handler.)
+void drop_thread_ring() noexcept {
+  kernel_ring& t = tl_ring;
+  for (int fd : {t.fd, t.evfd}) {
+    if (fd < 0) continue;
+    runtime_fd_closed(fd);
+    sys_close(fd);
+  }
+  t.fd = t.evfd = -1;
+  std::memset(&t.ring, 0, sizeof t.ring);
+}
+
 // prep_wake() makes e the eventfd read that interrupt() completes.
 void prep_wake(io_uring_sqe* e, kernel_ring& t) noexcept {
   io_uring_prep_read(e, t.evfd, &t.wake_buf, sizeof t.wake_buf, 0);
@@ -161,6 +178,8 @@ int supported(int fd, const io_uring_params& p) noexcept {
 int open_thread_ring() noexcept {
   kernel_ring& t = tl_ring;
   if (t.fd >= 0) return 0;
+  static std::once_flag atfork;
+  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, drop_thread_ring); });
   io_uring_params p{};
   // DEFER_TASKRUN: completion work runs only when poll() enters the ring,
   // never as a notification that would end a blocking syscall of this
@@ -207,16 +226,7 @@ class uring_poller final : public poller {
   ~uring_poller() override = default;  // the ring stays with the thread (kernel_ring)
 
   void after_fork() noexcept override {
-    // The mappings did not come along (MADV_DONTFORK): close the fds only.
-    // (The child never submitted to that ring: no task work comes back.)
-    kernel_ring& t = tl_ring;
-    for (int fd : {t.fd, t.evfd}) {
-      if (fd < 0) continue;
-      runtime_fd_closed(fd);
-      sys_close(fd);
-    }
-    t.fd = t.evfd = -1;
-    std::memset(&t.ring, 0, sizeof t.ring);
+    drop_thread_ring();  // already done by the atfork handler, unless _Fork
     k_ = &none_;
     evfd_.store(-1, std::memory_order_relaxed);
     for (auto& c : chunks_)
