@@ -11,6 +11,8 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -177,6 +179,40 @@ TEST_P(Lifecycle, TimeoutAndCancelLoseNoByte) {
     ::close(p.fd[0]);
     ::close(p.fd[1]);
   });
+}
+
+// A caught signal without SA_RESTART ends the root fiber's read with EINTR
+// (signal(7)), and the bytes sent after it reach the next read whole: the
+// submitted read was cancelled and drained, not left to eat them.
+void on_usr1(int) {}
+
+TEST_P(Lifecycle, SignalEndsTheReadWithEintrAndLosesNoByte) {
+  struct sigaction sa {}, old{};
+  sa.sa_handler = on_usr1;  // no SA_RESTART
+  ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
+  weft::run(with_backend(GetParam()), [] {
+    pair_fds p;
+    for (int i = 0; i < 20; ++i) {
+      pid_t pid = ::getpid(), me = static_cast<pid_t>(::syscall(SYS_gettid));
+      std::thread killer([pid, me] {
+        std::this_thread::sleep_for(3ms);
+        ::syscall(SYS_tgkill, pid, me, SIGUSR1);  // (pthread_kill is the hooks': a fiber's)
+      });
+      char b[8];
+      errno = 0;
+      ssize_t n = ::read(p.fd[0], b, sizeof b);
+      int e = errno;
+      killer.join();
+      EXPECT_EQ(n, -1);
+      EXPECT_EQ(e, EINTR);
+      ASSERT_EQ(::write(p.fd[1], "xyz", 3), 3);
+      EXPECT_EQ(::read(p.fd[0], b, sizeof b), 3);
+      EXPECT_EQ(std::memcmp(b, "xyz", 3), 0);
+    }
+    ::close(p.fd[0]);
+    ::close(p.fd[1]);
+  });
+  ::sigaction(SIGUSR1, &old, nullptr);
 }
 
 // close() of an fd a fiber reads: the reader gets EBADF, and the peer sees
