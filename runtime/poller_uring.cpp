@@ -1,9 +1,10 @@
 // runtime/poller_uring.cpp — the io_uring backend of the poller contract.
 //
-// One ring per carrier, made at the carrier's first fd wait (like epoll's
-// set), its fd moved to the runtime's high range. Chosen at run time:
-// config.backend / WEFT_BACKEND = "uring" (make_poller, poller_factory.cpp),
-// after probe_uring() found io_uring_setup and every opcode used here.
+// One ring per carrier thread, its fd moved to the runtime's high range,
+// made by the probe (probe_uring(): io_uring_setup and every opcode used
+// here) or at the thread's first fd wait, and kept by the thread across
+// schedulers (kernel_ring below says why). Chosen at run time:
+// config.backend / WEFT_BACKEND = "uring" (make_poller, poller_factory.cpp).
 //
 // perform() submits the operation itself on sockets and pipes (a write
 // first tries once without blocking, as epoll's does) — the plain
@@ -43,9 +44,10 @@
 //
 // interrupt() writes an eventfd on which the ring keeps one READ pending.
 // fork: the ring's mappings are marked MADV_DONTFORK (io_uring_ring_dontfork),
-// so the child never shares the parent's queues; after_fork() closes the
-// child's ring fd and eventfd and forgets every request; a fresh ring comes
-// at the child's next wait. liburing makes its own syscalls (no libc, so no
+// so the child never shares the parent's queues; a pthread_atfork child
+// handler and after_fork() close the child's ring fd and eventfd, and
+// after_fork() forgets every request; a fresh ring comes at the child's
+// next wait. liburing makes its own syscalls (no libc, so no
 // hooks); setup and probing are raw syscalls here, so that a seccomp filter
 // or sysctl refusal is seen as the kernel's errno.
 #include "poller.hpp"
@@ -223,7 +225,9 @@ class uring_poller final : public poller {
  public:
   explicit uring_poller(scheduler& s) : s_(s) {}
 
-  ~uring_poller() override = default;  // the ring stays with the thread (kernel_ring)
+  // The ring stays with the thread (kernel_ring); no fiber is left, so no
+  // request of this poller can still be in flight.
+  ~uring_poller() override { WEFT_ASSERT(in_flight_ == 0, "uring poller destroyed with %zu requests in flight", in_flight_); }
 
   void after_fork() noexcept override {
     drop_thread_ring();  // already done by the atfork handler, unless _Fork
