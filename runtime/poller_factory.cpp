@@ -45,7 +45,7 @@ std::unique_ptr<poller> make_poller(std::string_view name, scheduler& s) {
   if (name.empty() || name == "epoll" || name == "auto") return make_epoll_poller(s);
   if (name == "uring") {
 #ifndef WEFT_HAVE_URING
-    throw usage_error("weft: backend \"uring\": this build has no io_uring backend (liburing was not found); use epoll");
+    throw usage_error("weft: backend \"uring\": this build has no io_uring backend (liburing was not found, or -During=disabled); use epoll");
 #else
     if (int e = probe_uring())
       throw usage_error("weft: backend \"uring\" is unavailable: " + why_refused(e) + "; use epoll or auto");
