@@ -67,6 +67,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -189,11 +190,18 @@ int open_thread_ring() noexcept {
   // thread that made the ring submits to it.
   p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
             IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-  p.cq_entries = cq_entries;
-  long fd = sys(SYS_io_uring_setup, sq_entries, &p);
+  // WEFT_URING_CQ (tests): a smaller completion queue, e.g. 64, so that
+  // completions overflow into the kernel's list (IORING_FEAT_NODROP).
+  unsigned cq = cq_entries, sq = sq_entries;
+  if (const char* v = std::getenv("WEFT_URING_CQ"); v && std::atoi(v) >= 2) {
+    cq = static_cast<unsigned>(std::atoi(v));
+    sq = std::min(sq, cq / 2);
+  }
+  p.cq_entries = cq;
+  long fd = sys(SYS_io_uring_setup, sq, &p);
   if (fd == -EINVAL) {
     p = io_uring_params{};
-    fd = sys(SYS_io_uring_setup, sq_entries, &p);
+    fd = sys(SYS_io_uring_setup, sq, &p);
   }
   if (fd < 0) return static_cast<int>(-fd);
   int rfd = runtime_fd(static_cast<int>(fd));

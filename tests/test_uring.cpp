@@ -249,6 +249,37 @@ TEST_P(Lifecycle, BusyRunQueueDoesNotStarveASubmittedRead) {
   });
 }
 
+// 400 readers parked at once, all woken by one burst of writes from another
+// thread: with WEFT_URING_CQ=64 (the test_uring_cq64 registration) their
+// completions overflow the completion queue, and none may be lost.
+TEST_P(Lifecycle, ManyReadersAllComplete) {
+  weft::run(with_backend(GetParam()), [] {
+    constexpr int n = 400;
+    std::vector<pair_fds> pairs(n);
+    std::vector<weft::fiber<int>> readers;
+    for (int i = 0; i < n; ++i)
+      readers.push_back(weft::spawn([&, i] {
+        char b;
+        return ::read(pairs[i].fd[0], &b, 1) == 1 && b == static_cast<char>(i) ? 1 : 0;
+      }));
+    weft::this_fiber::sleep_for(10ms);  // all parked, reads submitted
+    std::thread writer([&] {
+      for (int i = 0; i < n; ++i) {
+        char b = static_cast<char>(i);
+        (void)!::write(pairs[i].fd[1], &b, 1);
+      }
+    });
+    int ok = 0;
+    for (auto& r : readers) ok += r.join();
+    writer.join();
+    EXPECT_EQ(ok, n);
+    for (auto& p : pairs) {
+      ::close(p.fd[0]);
+      ::close(p.fd[1]);
+    }
+  });
+}
+
 // close() of an fd a fiber reads: the reader gets EBADF, and the peer sees
 // EOF within 10 ms (the socket's last reference went with the close).
 TEST_P(Lifecycle, CloseInFlightGivesEbadfAndThePeerEof) {
