@@ -14,6 +14,7 @@
 #include <boost/context/fiber.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -158,6 +159,34 @@ void BM_channel_round_trip(benchmark::State& st) {
   });
 }
 BENCHMARK(BM_channel_round_trip);
+
+// select_round_trip: channel_round_trip with every receive a two-case
+// weft::select (the value's channel, and a `quit` channel nobody sends on
+// until the end); ns per round trip. Compare with channel_round_trip.
+void BM_select_round_trip(benchmark::State& st) {
+  weft::run([&] {
+    weft::channel<int> ping(0), pong(0), quit(0);
+    auto b = weft::spawn([&] {
+      for (bool done = false; !done;)
+        weft::select(weft::on_recv(ping, [&](int v) { pong.send(v); }),
+                     weft::on_recv(quit, [&](std::optional<int>) { done = true; }));
+    });
+    std::int64_t n = 0;
+    int got = 0;
+    micro::stamp t0 = micro::begin();
+    for (auto _ : st) {
+      ping.send(1);
+      weft::select(weft::on_recv(pong, [&](int v) { got += v; }),
+                   weft::on_recv(quit, [](std::optional<int>) { throw std::logic_error("quit"); }));
+      ++n;
+    }
+    micro::end(st, "select_round_trip", t0, n);
+    if (got != n) throw std::logic_error("lost values");
+    quit.close();
+    b.join();
+  });
+}
+BENCHMARK(BM_select_round_trip);
 
 // mutex_handoff: two fibers (root and partner) each loop
 // { lock(); yield(); unlock(); yield(); } on one shared mutex. The yield

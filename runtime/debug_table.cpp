@@ -12,7 +12,7 @@
 namespace weft::detail {
 namespace {
 
-constexpr unsigned n_states = 5, n_reasons = 15;
+constexpr unsigned n_states = 5, n_reasons = unsigned(wait_reason::wait_many) + 1;
 const char* g_states[n_states] = {state_name(fiber_state(0)), state_name(fiber_state(1)), state_name(fiber_state(2)),
                                   state_name(fiber_state(3)), state_name(fiber_state(4))};
 const char* g_reasons[n_reasons];

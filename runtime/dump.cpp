@@ -12,7 +12,10 @@ namespace weft::detail {
 const char* reason_name(wait_reason r) noexcept {
   static const char* const names[] = {"-",          "sleep",      "join",      "channel send", "channel recv",
                                       "mutex",      "condvar",    "event",     "semaphore",    "wait_group",
-                                      "group",      "read",       "write",     "shutdown",     "wait"};
+                                      "group",      "read",       "write",     "shutdown",     "wait",
+                                      "future",     "select",     "wait_any/wait_all"};
+  static_assert(sizeof names / sizeof names[0] == static_cast<int>(wait_reason::wait_many) + 1,
+                "a name for every wait_reason");
   return names[static_cast<int>(r)];
 }
 

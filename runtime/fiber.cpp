@@ -101,6 +101,28 @@ void fiber_join(fiber_ctl* c) {
   }
 }
 
+bool fiber_watch(fiber_ctl* c, waiter& m) {
+  if (current_ctx() == c) throw usage_error("weft::wait_any: a fiber cannot wait for itself");
+  c->lk.lock();
+  if (c->finished.load(std::memory_order_relaxed)) {
+    c->lk.unlock();
+    return true;
+  }
+  if (c->joiner) {
+    c->lk.unlock();
+    throw usage_error("weft::wait_any: fiber " + std::to_string(c->id) + " is already being joined or waited for");
+  }
+  c->joiner = &m;
+  c->lk.unlock();
+  return false;
+}
+
+void fiber_unwatch(fiber_ctl* c, waiter& m) noexcept {
+  c->lk.lock();
+  if (c->joiner == &m) c->joiner = nullptr;
+  c->lk.unlock();
+}
+
 void fiber_detach(fiber_ctl* c) noexcept {
   c->lk.lock();
   c->detached = true;

@@ -78,6 +78,7 @@ struct fiber_ctl : wait_ctx {
   std::exception_ptr error;             // what escaped the function
   void* thread_rec = nullptr;           // hooks/threads: the pthread record of a fiber that
                                         // pthread_create made (preload mode); owner thread only
+  void* locals = nullptr;               // fiber_local values (fiber_local.cpp); own thread only
   std::string name;
   [[no_unique_address]] fiber_san san;  // ASan/TSan switch state; empty normally
 

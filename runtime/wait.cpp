@@ -125,6 +125,7 @@ wake block_local(waiter& w, const wait_opts& o) {
 }
 
 wait_ctx* claim_locked(waiter& w, wake why) noexcept {
+  if (w.multi) return claim(w, why);  // other queues of the same wait have other locks
   wait_ctx* owner = w.owner;
   if (owner->is_fiber && static_cast<fiber_ctl*>(owner)->sched == tl_sched) {
     if (w.state.load(std::memory_order_relaxed) != wake::none) return nullptr;

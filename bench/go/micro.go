@@ -185,6 +185,37 @@ func benchChannel(n int) (elapsed, int64) {
 	return el, int64(n)
 }
 
+// select_round_trip: channel_round_trip with every receive a two-case
+// select (the value's channel and a quit channel), as in weft_micro.cpp.
+func benchSelect(n int) (elapsed, int64) {
+	ping, pong, quit := make(chan int), make(chan int), make(chan int)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case v := <-ping:
+				pong <- v
+			case <-quit:
+				close(done)
+				return
+			}
+		}
+	}()
+	t0 := begin()
+	for i := 0; i < n; i++ {
+		ping <- 1
+		select {
+		case <-pong:
+		case <-quit:
+			panic("quit")
+		}
+	}
+	el := t0.since()
+	close(quit)
+	<-done
+	return el, int64(n)
+}
+
 // mutex_handoff: main and a partner each loop
 // { Lock(); Gosched(); Unlock(); Gosched() } on one sync.Mutex; ns per
 // critical section, counting both (see bench/weft_micro.cpp).
@@ -278,6 +309,7 @@ func main() {
 		measure("spawn_join", mt, benchSpawnJoin),
 		measure("spawn10k_join", mt, benchSpawn10k),
 		measure("channel_round_trip", mt, benchChannel),
+		measure("select_round_trip", mt, benchSelect),
 		measure("mutex_handoff", mt, benchMutex))
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")

@@ -8,6 +8,9 @@
 // Hand-off is direct: a sender that finds a parked receiver moves the value
 // into the receiver's slot and wakes it, and a receiver that frees buffer
 // space pulls a parked sender's value in, so a value is moved at most twice.
+// A third queue holds weft::wait_any watchers, woken (not served) when a
+// value is buffered, a sender parks or the channel closes; weft::select
+// queues ordinary sender/receiver waiters as members of its multi-wait.
 #pragma once
 #include <weft/detail/wait.hpp>
 
@@ -19,15 +22,31 @@
 
 namespace weft {
 
+namespace detail {
+struct wait_access;    // weft/wait_any.hpp: waits for a channel to be readable
+struct select_access;  // weft/select.hpp: one operation among several channels
+}  // namespace detail
+
 template <class T>
 class channel {
+  friend struct detail::wait_access;
+  friend struct detail::select_access;
+
   mutable detail::spinlock lk_;
   std::size_t cap_;
   std::vector<std::optional<T>> ring_;  // buffered values (capacity cap_)
   std::size_t head_ = 0, count_ = 0;
   detail::wait_queue senders_;    // waiter::slot -> T (value to send)
   detail::wait_queue receivers_;  // waiter::slot -> std::optional<T> (to fill)
+  detail::wait_queue watchers_;   // wait_any waiters: woken when a recv could proceed
   bool closed_ = false;
+
+  // wake_watchers() wakes every wait_any watching for a readable channel;
+  // lk_ held. Called when a value is buffered or a sender parks.
+  void wake_watchers() noexcept {
+    detail::wait_ctx* who;
+    while (detail::claim_first(watchers_, detail::wake::notified, &who)) detail::wake_up(who);
+  }
 
   void buf_push(T&& v) {
     ring_[(head_ + count_) % cap_].emplace(std::move(v));
@@ -52,6 +71,7 @@ class channel {
     }
     if (count_ < cap_) {
       buf_push(std::move(v));
+      if (!watchers_.empty()) wake_watchers();
       lk_.unlock();
       return true;
     }
@@ -96,6 +116,7 @@ class channel {
       return false;
     }
     if (send_locked(v)) return true;
+    if (!watchers_.empty()) wake_watchers();
     detail::waiter w;
     w.slot = &v;
     detail::wake r = detail::block_in(senders_, w, lk_, {.reason = detail::wait_reason::channel_send});
@@ -155,7 +176,7 @@ class channel {
     closed_ = true;
     // Waking under the lock is safe: a claimed waiter is never touched again,
     // and its owner at worst spins briefly on lk_.
-    for (detail::wait_queue* q : {&receivers_, &senders_}) {
+    for (detail::wait_queue* q : {&receivers_, &senders_, &watchers_}) {
       detail::wait_ctx* who;
       while (detail::claim_first(*q, detail::wake::closed, &who)) detail::wake_up(who);
     }

@@ -15,6 +15,13 @@ class usage_error : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+// Thrown by future::get() when the promise was destroyed without a value
+// or an exception (std::future_errc::broken_promise).
+class broken_promise : public std::runtime_error {
+ public:
+  broken_promise() : std::runtime_error("weft: broken promise (destroyed without a value)") {}
+};
+
 // Thrown by a blocking wait once the deadline of an enclosing weft::timeout
 // scope has passed (gevent's Timeout).
 class timed_out : public std::runtime_error {

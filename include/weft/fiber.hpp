@@ -36,11 +36,16 @@ namespace detail {
 
 struct fiber_ctl;
 
+// locals_end() destroys the running fiber's fiber_local values
+// (weft/fiber_local.hpp); called on the fiber when its function is done.
+WEFT_API void locals_end() noexcept;
+
 // The type-erased body of a fiber; lives in the same allocation as its
 // control block and is destroyed with it.
 struct task_base {
   virtual void run() = 0;               // runs on the fiber; exceptions are caught by the runtime
-  virtual void drop_fn() noexcept = 0;  // destroys the function object, on the fiber, after run()
+  virtual void drop_fn() noexcept = 0;  // destroys the function object and the fiber's
+                                        // fiber_local values, on the fiber, after run()
   virtual ~task_base() = default;
 };
 
@@ -61,7 +66,10 @@ struct task final : result_task<R> {
     if constexpr (std::is_void_v<R>) std::invoke(*fn);
     else this->result.emplace(std::invoke(*fn));
   }
-  void drop_fn() noexcept override { fn.reset(); }
+  void drop_fn() noexcept override {
+    fn.reset();
+    locals_end();
+  }
 };
 
 // fiber_alloc() returns zeroed room for a task of `size` bytes inside a new
@@ -83,6 +91,11 @@ WEFT_API task_base* fiber_task(fiber_ctl* c) noexcept;
 WEFT_API bool fiber_done(const fiber_ctl* c) noexcept;
 WEFT_API void fiber_cancel(fiber_ctl* c) noexcept;
 WEFT_API fiber_id fiber_get_id(const fiber_ctl* c) noexcept;
+// fiber_watch() queues m to be claimed when c ends (in the joiner slot);
+// true instead if c has ended already. A fiber being joined or watched
+// already is a usage_error. fiber_unwatch() takes m out again.
+WEFT_API bool fiber_watch(fiber_ctl* c, waiter& m);
+WEFT_API void fiber_unwatch(fiber_ctl* c, waiter& m) noexcept;
 
 template <class R, class F>
 fiber_ctl* spawn_impl(const spawn_options* o, F&& fn, const std::source_location& where) {
@@ -184,6 +197,10 @@ class fiber {
 
   // joinable() is true while the handle owns an unjoined, undetached fiber.
   bool joinable() const noexcept { return st_ == st::owned; }
+
+  // detail_ctl() is the control block of an owned handle, else nullptr
+  // (for weft::wait_any / wait_all).
+  detail::fiber_ctl* detail_ctl() const noexcept { return st_ == st::owned ? ctl_ : nullptr; }
 };
 
 // spawn(fn) starts fn() as a new fiber on the calling thread's scheduler.

@@ -16,6 +16,10 @@
 
 namespace weft {
 
+namespace detail {
+struct wait_access;  // weft/wait_any.hpp: waits on an event among other objects
+}
+
 // A non-recursive mutex; ownership is handed to the next waiter in FIFO
 // order on unlock. Usable with std::lock_guard / std::unique_lock. Locking it
 // twice from one fiber, or unlocking it from a non-owner, is a usage_error.
@@ -86,6 +90,7 @@ class WEFT_API event {
   detail::wait_queue q_;
   bool set_ = false;
   bool wait_ns(detail::ns_t deadline);
+  friend struct detail::wait_access;
 
  public:
   event() = default;

@@ -125,7 +125,7 @@ TEST(FaultsWaits, TimeoutsAndCancelsLandInEveryWait) {
 
     std::mt19937 rng(12345);
     std::uniform_int_distribution<int> ms(1, 30);
-    std::atomic<int> timed_out{0}, cancelled{0}, other{0};
+    std::atomic<int> timed_out{0}, cancelled{0}, other{0}, started{0};
     struct victim {
       weft::fiber<> f;
       int cancel_at_ms;
@@ -138,6 +138,7 @@ TEST(FaultsWaits, TimeoutsAndCancelsLandInEveryWait) {
         bool by_timeout = i % 2 == 0;
         int d = ms(rng);
         auto f = weft::spawn(weft::spawn_options{.name = name}, [&, by_timeout, d, body = body] {
+          started.fetch_add(1);
           try {
             if (by_timeout) {
               weft::timeout t{std::chrono::milliseconds(d)};
@@ -155,6 +156,13 @@ TEST(FaultsWaits, TimeoutsAndCancelsLandInEveryWait) {
         if (by_timeout) all.push_back(std::move(f));
         else to_cancel.push_back({std::move(f), d});
       }
+    // Every victim first gets to its wait: a cancel before a fiber's first
+    // run means its function never runs (join rethrows weft::cancelled), and
+    // on a loaded host the first deadlines can pass before the victims ran
+    // (sleep_until a past time does not yield).
+    const int n = static_cast<int>(ks.size()) * 16;
+    while (started.load() < n) weft::this_fiber::yield();
+    weft::this_fiber::yield();
     // Cancels land at their random moments.
     auto t0 = steady::now();
     std::sort(to_cancel.begin(), to_cancel.end(), [](auto& a, auto& b) { return a.cancel_at_ms < b.cancel_at_ms; });
@@ -164,7 +172,6 @@ TEST(FaultsWaits, TimeoutsAndCancelsLandInEveryWait) {
       all.push_back(std::move(v.f));
     }
     for (auto& f : all) f.join();
-    const int n = static_cast<int>(ks.size()) * 16;
     EXPECT_EQ(timed_out.load(), n / 2);
     EXPECT_EQ(cancelled.load(), n / 2);
     EXPECT_EQ(other.load(), 0);

@@ -12,6 +12,14 @@
 // the loser leaves the waiter alone. Whoever wins calls wake_up() exactly
 // once, and only a winner may touch the waiter after the lock is released.
 //
+// A multi-wait (select, wait_any) is one claim shared by several queue
+// entries: the caller's own waiter (the head, the one it blocks on) and one
+// member waiter per queue, whose `multi` points at the head. Claiming a
+// member CASes the head's state, so the first claimer on any queue wins and
+// the others fail as with any claimed waiter; the winner also records the
+// member it took in head.slot. After waking, the caller removes every
+// member from its queue under that queue's lock (include/weft/select.hpp).
+//
 // These are internals used by the header-only templates; user code should not
 // need them.
 #pragma once
@@ -67,7 +75,8 @@ enum class sig_mode : std::uint8_t { none, restartable, always };
 // What a parked fiber waits for; shown by weft::dump().
 enum class wait_reason : std::uint8_t {
   none, sleep, join, channel_send, channel_recv, mutex, condvar, event,
-  semaphore, wait_group, group, fd_read, fd_write, shutdown, other
+  semaphore, wait_group, group, fd_read, fd_write, shutdown, other,
+  future, select, wait_many
 };
 
 // A busy-wait lock held only for a few instructions around queue updates.
@@ -114,8 +123,10 @@ struct waiter {
   void* slot = nullptr;                // primitive-specific payload (a channel's value)
   std::atomic<wake> state{wake::none}; // set once, by the claimer
   bool queued = false;                 // linked in a wait_queue
+  waiter* multi = nullptr;             // a multi-wait member: claims go to *multi (the head)
 
   waiter() noexcept : owner(current_ctx()) {}
+  explicit waiter(wait_ctx* o) noexcept : owner(o) {}
   waiter(const waiter&) = delete;
   waiter& operator=(const waiter&) = delete;
 };
@@ -185,18 +196,23 @@ inline wake block_in(wait_queue& q, waiter& w, spinlock& lk, const wait_opts& o)
 // claim() takes w with reason `why`; returns w's owner if this call won,
 // nullptr if someone else claimed it first. Call with the queue's lock held;
 // then release the lock and pass the owner to wake_up().
+// A member of a multi-wait is claimed through its head, which then names
+// the member in head.slot (read by the owner only after it woke).
 inline wait_ctx* claim(waiter& w, wake why) noexcept {
-  wait_ctx* owner = w.owner;  // read before the CAS: once claimed, w may vanish
+  waiter& c = w.multi ? *w.multi : w;
+  wait_ctx* owner = c.owner;  // read before the CAS: once claimed, w may vanish
   wake expected = wake::none;
-  return w.state.compare_exchange_strong(expected, why, std::memory_order_acq_rel, std::memory_order_relaxed)
-             ? owner
-             : nullptr;
+  if (!c.state.compare_exchange_strong(expected, why, std::memory_order_acq_rel, std::memory_order_relaxed))
+    return nullptr;
+  if (&c != &w) c.slot = &w;
+  return owner;
 }
 
 // claim_locked() is claim() for a caller that holds the lock of the queue w
 // sits in: when w's owner is a fiber of the caller's own scheduler no other
 // claimer can race (other threads need the same lock; timers and cancels run
-// on this thread), so it skips the locked instruction.
+// on this thread), so it skips the locked instruction. Not for multi-wait
+// members, whose other queues have other locks: those take the CAS.
 WEFT_API wait_ctx* claim_locked(waiter& w, wake why) noexcept;
 
 // wake_up() makes a claimed owner runnable (any thread may call it).
