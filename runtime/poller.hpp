@@ -41,7 +41,9 @@
 //                          fibers do not exist in the child).
 //   name()                 the backend's name for dumps and config.
 // All calls but interrupt() are made on the scheduler's own thread.
-// Backends live in poller_<name>.cpp; the build compiles exactly one.
+// Backends live in poller_<name>.cpp: epoll always, uring where liburing
+// was found at build time; make_poller() (poller_factory.cpp) picks one per
+// scheduler at run time.
 #pragma once
 #include "io_op.hpp"
 
@@ -77,8 +79,16 @@ class poller {
   virtual void after_fork() noexcept = 0;
 };
 
-// make_poller() builds the backend named `name` ("" = the build's default)
-// for scheduler s; throws usage_error for a backend this build lacks.
+// make_poller() builds the backend named `name` for scheduler s: "" or
+// "epoll" or "auto" (epoll: see docs/design.md, "The io_uring backend"),
+// "uring"; throws usage_error for an unknown name, a backend this build
+// lacks, or io_uring refused by this kernel/process (with the reason).
 std::unique_ptr<poller> make_poller(std::string_view name, scheduler& s);
+// The backends' own constructors, for make_poller().
+std::unique_ptr<poller> make_epoll_poller(scheduler& s);
+std::unique_ptr<poller> make_uring_poller(scheduler& s);
+// probe_uring() tries io_uring_setup and the opcodes the uring backend
+// submits: 0 if usable, else the errno that refused it. Any thread.
+int probe_uring() noexcept;
 
 }  // namespace weft::detail

@@ -362,10 +362,6 @@ class epoll_poller final : public poller {
 
 }  // namespace
 
-std::unique_ptr<poller> make_poller(std::string_view name, scheduler& s) {
-  if (!name.empty() && name != "epoll")
-    throw usage_error("weft: poller backend \"" + std::string(name) + "\" is not built in; this build has: epoll");
-  return std::make_unique<epoll_poller>(s);
-}
+std::unique_ptr<poller> make_epoll_poller(scheduler& s) { return std::make_unique<epoll_poller>(s); }
 
 }  // namespace weft::detail

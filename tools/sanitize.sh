@@ -37,7 +37,7 @@ case "$mode" in
            test_faults_io test_faults_waits
            test_future test_fiber_local test_shared_recursive_mutex
            test_spawn_after test_wait_any test_select test_process test_signal
-           test_boost_nohost)
+           test_boost_nohost test_uring test_workers_uring)
     ;;
   *) echo "sanitize.sh: unknown mode $mode (address|thread)" >&2; exit 2 ;;
 esac
@@ -52,7 +52,10 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 targets=()
 rebuild=()
 if [[ $mode == thread ]]; then
-  targets=("${tests[@]}")
+  # A test named <exe>_uring runs <exe> on the io_uring backend.
+  for t in "${tests[@]}"; do
+    [[ $t == test_uring || $t != *_uring ]] && targets+=("$t") || targets+=("${t%_uring}")
+  done
   rebuild=(--no-rebuild)
 fi
 WEFT_BUILD_DIR=$build WEFT_MESON_OPTIONS=$opts bash "$root/tools/build.sh" "${targets[@]}" || exit 1
