@@ -2,10 +2,12 @@
 #include "fd_registry.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,6 +53,22 @@ bool read_flags(int fd, fd_entry& e, fd_facts& f, std::uint32_t epoch) noexcept 
   return true;
 }
 
+// in_memory() is true when fd's file lives on a file system kept in memory
+// (procfs, sysfs, tmpfs, cgroup...): reading or writing it never waits for
+// a disk, and procfs/sysfs refuse RWF_NOWAIT, so it needs no offload.
+bool in_memory(int fd) noexcept {
+  struct statfs s;
+  if (syscall(SYS_fstatfs, fd, &s) != 0) return false;
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case TMPFS_MAGIC: case RAMFS_MAGIC:
+    case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC: case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC: case SECURITYFS_MAGIC: case BPF_FS_MAGIC:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // learn() fills e for an fd whose facts are unknown. False for a bad fd.
 bool learn(int fd, fd_entry& e, fd_facts& f, std::uint32_t epoch) noexcept {
   struct stat st;
@@ -72,7 +90,7 @@ bool learn(int fd, fd_entry& e, fd_facts& f, std::uint32_t epoch) noexcept {
     case S_IFREG:
     case S_IFDIR:
     case S_IFBLK:
-    case S_IFLNK: f.kind = fd_kind::file; break;
+    case S_IFLNK: f.kind = fd_kind::file, f.in_memory = in_memory(fd); break;
     default: f.kind = fd_kind::anon; break;  // anonymous inodes have no file type
   }
   if (f.kind != fd_kind::socket) {

@@ -56,7 +56,8 @@ struct fd_facts {
   bool nonblock = false;   // the description has O_NONBLOCK (the program set it)
   bool no_nowait = false;  // RWF_NOWAIT was refused: poll first, then the plain call
   bool seqpacket = false;  // a SOCK_SEQPACKET socket (write() sends with MSG_EOR)
-  std::uint8_t pad[3] = {};
+  bool in_memory = false;  // a file of procfs, sysfs, tmpfs...: its plain call never waits for a disk
+  std::uint8_t pad[2] = {};
   // pollable() is true when a blocking call on the fd can wait for readiness.
   bool pollable() const noexcept { return kind >= fd_kind::socket; }
 };

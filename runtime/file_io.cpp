@@ -22,6 +22,11 @@
 //  4. The offloaded wait is not interruptible: the pool thread writes into
 //     the caller's buffers, which must outlive the call; the kernel would
 //     not interrupt a disk read either. Other fibers run meanwhile.
+//  5. Files of in-memory file systems (procfs, sysfs, tmpfs, cgroup...;
+//     fd_facts::in_memory, learned once per fd with fstatfs) take the plain
+//     call on the carrier: it never waits for a disk, procfs and sysfs
+//     refuse RWF_NOWAIT, and a pool round trip would cost more than the
+//     call (reading /proc/self/status made a pool thread appear).
 #include "file_io.hpp"
 
 #include "fd_registry.hpp"
@@ -74,6 +79,10 @@ bool at_eof(int fd, off_t at, ssize_t got) noexcept {
 
 ssize_t file_rw(io_op& op, fd_facts& f, off_t pos) noexcept {
   const bool write = op.code == op_code::write;
+  if (f.in_memory) {  // note 5: the plain call, here
+    rest_call c{op.fd, write, op.iov, op.iovcnt, pos};
+    return plain_rw(&c);
+  }
   ssize_t done = 0;
   if (!write && !f.no_nowait) {
     // preadv2(fd, iov, n, pos_l, pos_h = 0, flags); pos -1: the file position.

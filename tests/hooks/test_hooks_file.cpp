@@ -244,3 +244,31 @@ TEST(HooksFile, ManyFibersPread) {
     EXPECT_EQ(bad.load(), 0);
   });
 }
+
+// A file of an in-memory file system (procfs) is read with the plain call on
+// the carrier, not on the offload pool: with the pool's one thread held by
+// a job, reading /proc/self/status still completes at once, with the bytes
+// a plain thread reads.
+TEST(HooksFile, InMemoryFilesSkipThePool) {
+  std::atomic<bool> release{false};
+  weft::run(weft::config{.offload_threads = 1}, [&] {
+    auto holder = weft::spawn([&] {
+      weft::offload([&] {
+        auto until = clock_type::now() + std::chrono::seconds(5);  // bounded if the read never comes
+        while (!release.load() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      });
+    });
+    weft::this_fiber::sleep_for(std::chrono::milliseconds(20));  // the job holds the pool's thread
+    auto t0 = clock_type::now();
+    int fd = ::open("/proc/self/stat", O_RDONLY);
+    ASSERT_GE(fd, 0);
+    std::vector<char> got = read_all(fd, 64);  // procfs's short reads stay short
+    ::close(fd);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
+    release = true;
+    holder.join();
+    EXPECT_LT(ms, 2000) << "the procfs read waited for the offload pool";
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(std::string(got.data(), std::min<std::size_t>(got.size(), 8)).find(std::to_string(getpid())), 0u);
+  });
+}
