@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,23 @@
 namespace weft_test {
 
 using namespace std::chrono_literals;
+
+// os_threads() counts the threads of this process (/proc/self/task).
+inline int os_threads() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+// two_workers() is a config with two carriers (cross-carrier cases).
+inline weft::config two_workers() {
+  weft::config c;
+  c.workers = 2;
+  return c;
+}
 using steady = std::chrono::steady_clock;
 
 // elapsed_ms(t0) is the time since t0 in milliseconds; callable anywhere.

@@ -19,16 +19,6 @@ using namespace weft_test;
 
 namespace {
 
-// os_threads() counts the threads of this process.
-int os_threads() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
-
 // mask_cpus() is the calling thread's affinity count, computed here.
 int mask_cpus() {
   cpu_set_t s;

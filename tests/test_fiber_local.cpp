@@ -15,11 +15,6 @@
 using namespace weft_test;
 
 namespace {
-weft::config two_workers() {
-  weft::config c;
-  c.workers = 2;
-  return c;
-}
 
 // tracked counts live instances and destructions.
 std::atomic<int> live{0}, destroyed{0};

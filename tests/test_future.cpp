@@ -14,14 +14,6 @@
 
 using namespace weft_test;
 
-namespace {
-weft::config two_workers() {
-  weft::config c;
-  c.workers = 2;
-  return c;
-}
-}  // namespace
-
 // A fiber waits for a value another fiber sets later.
 TEST(Future, FiberToFiber) {
   weft::run([] {

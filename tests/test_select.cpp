@@ -14,14 +14,6 @@
 
 using namespace weft_test;
 
-namespace {
-weft::config two_workers() {
-  weft::config c;
-  c.workers = 2;
-  return c;
-}
-}  // namespace
-
 // Ready cases run without waiting; the returned index names the case.
 TEST(Select, ReadyRecvAndSend) {
   weft::run([] {

@@ -15,14 +15,6 @@
 
 using namespace weft_test;
 
-namespace {
-weft::config two_workers() {
-  weft::config c;
-  c.workers = 2;
-  return c;
-}
-}  // namespace
-
 // Readers share; a writer excludes readers and other writers.
 TEST(SharedMutex, ReadersShareWriterExcludes) {
   weft::run([] {

@@ -11,14 +11,6 @@
 
 using namespace weft_test;
 
-namespace {
-weft::config two_workers() {
-  weft::config c;
-  c.workers = 2;
-  return c;
-}
-}  // namespace
-
 // The one that becomes ready is reported, of each kind.
 TEST(WaitAny, ReportsTheReadyOne) {
   weft::run([] {

@@ -21,22 +21,6 @@ namespace {
 
 pid_t tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
-// os_threads() counts the threads of this process.
-int os_threads() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
-
-weft::config two_workers() {
-  weft::config c;
-  c.workers = 2;
-  return c;
-}
-
 }  // namespace
 
 // Fibers spawned by a fiber land on both carriers, and each stays on the
