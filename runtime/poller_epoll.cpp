@@ -24,6 +24,7 @@
 // another thread calls interrupt(). The runtime makes its epoll, eventfd and
 // close calls as raw syscalls, so that libc hooks never see them.
 #include "poller.hpp"
+#include "poller_parts.hpp"
 #include "fd_registry.hpp"
 #include "sched_registry.hpp"
 #include "scheduler.hpp"
@@ -47,8 +48,6 @@ namespace weft::detail {
 namespace {
 
 constexpr std::uint64_t wake_tag = ~std::uint64_t(0);
-constexpr int chunk_bits = 10;
-constexpr int chunk_size = 1 << chunk_bits;
 constexpr int max_events = 256;
 
 int sys_epoll_ctl(int ep, int op, int fd, epoll_event* e) { return static_cast<int>(syscall(SYS_epoll_ctl, ep, op, fd, e)); }
@@ -74,9 +73,7 @@ class epoll_poller final : public poller {
   // child's one fiber registers what it waits on anew.
   void after_fork() noexcept override {
     close_kernel_objects();
-    for (auto& c : chunks_)
-      if (c)
-        for (int i = 0; i < chunk_size; ++i) c[i] = fd_state{};
+    fds_.reset();
   }
 
  private:
@@ -264,8 +261,7 @@ class epoll_poller final : public poller {
       [[maybe_unused]] long r = syscall(SYS_write, ev, &one, sizeof one);
       return;
     }
-    futex_word_.store(1, std::memory_order_release);
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&futex_word_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    idle_.wake();
   }
 
   std::string_view name() const noexcept override { return "epoll"; }
@@ -274,8 +270,8 @@ class epoll_poller final : public poller {
   scheduler& s_;
   int ep_ = -1;                        // made at the first fd wait
   std::atomic<int> evfd_{-1};          // idem; read by interrupt() on other threads
-  std::atomic<std::uint32_t> futex_word_{0};  // the idle wait before the epoll set exists
-  std::vector<std::unique_ptr<fd_state[]>> chunks_;
+  idle_futex idle_;                    // the idle wait before the epoll set exists
+  fd_table<fd_state> fds_;
   epoll_event events_[max_events];
 
   bool have_pwait2_ = true;  // false on kernels (or valgrind) without epoll_pwait2
@@ -301,33 +297,12 @@ class epoll_poller final : public poller {
   // futex_sleep() is poll() before any fd was registered: sleep until the
   // timeout, interrupt() or a signal. Returns 0 (no fd became ready).
   int futex_sleep(ns_t timeout_ns) noexcept {
-    if (timeout_ns == 0) return 0;
-    timespec ts, *tsp = nullptr;
-    if (timeout_ns > 0) {
-      ts.tv_sec = timeout_ns / 1000000000;
-      ts.tv_nsec = timeout_ns % 1000000000;
-      tsp = &ts;
-    }
-    int saved = errno;  // idle work runs on a parking fiber, before its errno is saved
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&futex_word_), FUTEX_WAIT_PRIVATE, 0, tsp, nullptr, 0);
-    errno = saved;
-    futex_word_.store(0, std::memory_order_relaxed);
+    idle_.sleep(timeout_ns);
     return 0;
   }
 
-  // find() is fd's state, or nullptr if none was ever made.
-  fd_state* find(int fd) noexcept {
-    if (fd < 0 || (fd >> chunk_bits) >= static_cast<int>(chunks_.size()) || !chunks_[fd >> chunk_bits]) return nullptr;
-    return &chunks_[fd >> chunk_bits][fd & (chunk_size - 1)];
-  }
-
-  // at() is fd's state, made if needed.
-  fd_state& at(int fd) {
-    std::size_t c = static_cast<std::size_t>(fd) >> chunk_bits;
-    if (c >= chunks_.size()) chunks_.resize(c + 1);
-    if (!chunks_[c]) chunks_[c] = std::make_unique<fd_state[]>(chunk_size);
-    return chunks_[c][fd & (chunk_size - 1)];
-  }
+  fd_state* find(int fd) noexcept { return fds_.find(fd); }
+  fd_state& at(int fd) { return fds_.at(fd); }
 
   int dispatch(const epoll_event& e) noexcept {
     if (e.data.u64 == wake_tag) {

@@ -51,6 +51,7 @@
 // hooks); setup and probing are raw syscalls here, so that a seccomp filter
 // or sysctl refusal is seen as the kernel's errno.
 #include "poller.hpp"
+#include "poller_parts.hpp"
 #include "fd_registry.hpp"
 #include "raw_syscall.hpp"
 #include "sched_registry.hpp"
@@ -82,8 +83,6 @@ namespace {
 
 constexpr std::uint64_t ignore_tag = 0;  // cancels: their CQEs say nothing we need
 constexpr std::uint64_t wake_tag = 1;    // the eventfd read
-constexpr int chunk_bits = 10;
-constexpr int chunk_size = 1 << chunk_bits;
 constexpr unsigned sq_entries = 256;
 constexpr unsigned cq_entries = 4096;
 
@@ -241,9 +240,7 @@ class uring_poller final : public poller {
     drop_thread_ring();  // already done by the atfork handler, unless _Fork
     k_ = &none_;
     evfd_.store(-1, std::memory_order_relaxed);
-    for (auto& c : chunks_)
-      if (c)
-        for (int i = 0; i < chunk_size; ++i) c[i] = fd_state{};
+    fds_.reset();
     in_flight_ = 0;
   }
 
@@ -377,8 +374,7 @@ class uring_poller final : public poller {
       sys(SYS_write, ev, &one, sizeof one);
       return;
     }
-    futex_word_.store(1, std::memory_order_release);
-    sys(SYS_futex, reinterpret_cast<std::uint32_t*>(&futex_word_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    idle_.wake();
   }
 
  private:
@@ -386,9 +382,9 @@ class uring_poller final : public poller {
   kernel_ring none_;                    // k_ until the first fd wait
   kernel_ring* k_ = &none_;             // then the thread's ring (tl_ring)
   std::atomic<int> evfd_{-1};           // idem; read by interrupt() on other threads
-  std::atomic<std::uint32_t> futex_word_{0};  // the idle wait before the ring exists
+  idle_futex idle_;                     // the idle wait before the ring exists
   std::size_t in_flight_ = 0;           // requests submitted whose final CQE has not come
-  std::vector<std::unique_ptr<fd_state[]>> chunks_;
+  fd_table<fd_state> fds_;
 
   // open_kernel_objects() makes the ring and the wake eventfd, as the
   // runtime's own high fds, with the eventfd read pending; false (errno
@@ -570,29 +566,12 @@ class uring_poller final : public poller {
   }
 
   int futex_sleep(ns_t timeout_ns) noexcept {
-    if (timeout_ns == 0) return 0;
-    timespec ts, *tsp = nullptr;
-    if (timeout_ns > 0) {
-      ts.tv_sec = timeout_ns / 1000000000;
-      ts.tv_nsec = timeout_ns % 1000000000;
-      tsp = &ts;
-    }
-    sys(SYS_futex, reinterpret_cast<std::uint32_t*>(&futex_word_), FUTEX_WAIT_PRIVATE, 0, tsp, nullptr, 0);
-    futex_word_.store(0, std::memory_order_relaxed);
+    idle_.sleep(timeout_ns);
     return 0;
   }
 
-  fd_state* find(int fd) noexcept {
-    if (fd < 0 || (fd >> chunk_bits) >= static_cast<int>(chunks_.size()) || !chunks_[fd >> chunk_bits]) return nullptr;
-    return &chunks_[fd >> chunk_bits][fd & (chunk_size - 1)];
-  }
-
-  fd_state& at(int fd) {
-    std::size_t c = static_cast<std::size_t>(fd) >> chunk_bits;
-    if (c >= chunks_.size()) chunks_.resize(c + 1);
-    if (!chunks_[c]) chunks_[c] = std::make_unique<fd_state[]>(chunk_size);
-    return chunks_[c][fd & (chunk_size - 1)];
-  }
+  fd_state* find(int fd) noexcept { return fds_.find(fd); }
+  fd_state& at(int fd) { return fds_.at(fd); }
 };
 
 }  // namespace
