@@ -256,7 +256,9 @@ TEST(SignalChannel, SubscribeWhileSignalsArrive) {
       g.spawn([] {
         for (int i = 0; i < 100; ++i) {
           weft::signal_channel c({SIGUSR1, SIGUSR2});
-          if (i % 10 == 0) EXPECT_EQ(recv5(c), SIGUSR1);
+          if (i % 10 == 0) {
+            EXPECT_EQ(recv5(c), SIGUSR1);
+          }
         }
       });
     g.wait();

@@ -28,7 +28,7 @@ using fiber_id = std::uint64_t;
 // Options for spawn(): a name for dumps and error reports, and a stack size
 // in bytes (0 = the scheduler's default; rounded up to whole pages).
 struct spawn_options {
-  std::string name;
+  std::string name{};
   std::size_t stack_size = 0;
 };
 

@@ -25,7 +25,7 @@ struct config {
   // 0 = one per CPU the process may use: its affinity mask and its cgroup
   // v2 CPU quota (rounded up), at least 1, at most 64.
   unsigned workers = 1;
-  std::string backend;         // poller backend: "epoll" (default), "uring" (io_uring; usage_error if refused), "auto" (= epoll)
+  std::string backend{};       // poller backend: "epoll" (default), "uring" (io_uring; usage_error if refused), "auto" (= epoll)
   unsigned monitor_ms = 0;     // report a fiber holding its carrier this long without switching (0 = off)
   // weft::offload's pool (weft/offload.hpp), shared by the process: thread
   // limit, 1..1024 (default 10; WEFT_OFFLOAD_THREADS), and how long an idle

@@ -156,7 +156,9 @@ TEST(HooksFile, ColdReadLeavesTickerRunning) {
     ASSERT_EQ(n, static_cast<ssize_t>(buf.size()));
     EXPECT_TRUE(buf == t.bytes);
     // On the carrier the ticker could not tick at all during the call.
-    if (ms >= 5) EXPECT_GE(during, 2) << "read took " << ms << " ms";
+    if (ms >= 5) {
+      EXPECT_GE(during, 2) << "read took " << ms << " ms";
+    }
     EXPECT_LT(tk.worst_us, 200000) << "ticker " << tk.worst_us << " us late";  // generous: a shared machine
     std::printf("cold read of %zu MiB: %ld ms, %ld ticks meanwhile, ticker at most %ld us late\n",
                 buf.size() >> 20, ms, during, tk.worst_us);
@@ -185,7 +187,9 @@ TEST(HooksFile, WriteAndFsyncLeaveTickerRunning) {
     long during = tk.ticks.load() - before;
     tk.end();
     ::close(fd);
-    if (ms >= 5) EXPECT_GE(during, 2) << "writes and fsync took " << ms << " ms";
+    if (ms >= 5) {
+      EXPECT_GE(during, 2) << "writes and fsync took " << ms << " ms";
+    }
     EXPECT_LT(tk.worst_us, 200000) << "ticker " << tk.worst_us << " us late";
     std::printf("16 MiB written and synced: %ld ms, %ld ticks meanwhile, ticker at most %ld us late\n", ms, during,
                 tk.worst_us);
