@@ -112,20 +112,6 @@ class epoll_poller final : public poller {
     evfd_.store(-1, std::memory_order_relaxed);
   }
 
-  // wait_unwatchable() stands in for readiness of an fd epoll refused for
-  // lack of resources or nesting depth: it parks for up to 1 ms and reports
-  // "ready", so the caller retries its syscall without spinning.
-  static wake wait_unwatchable(const wait_opts& o) {
-    constexpr ns_t retry_ns = 1000000;
-    ns_t retry = now_ns() + retry_ns;
-    wait_opts o2 = o;
-    bool own_deadline = o.deadline <= retry;
-    if (!own_deadline) o2.deadline = retry;
-    waiter w;
-    wake r = block_local(w, o2);
-    return r == wake::timeout && !own_deadline ? wake::notified : r;
-  }
-
   // add() registers fd edge-triggered for in and out, under its current
   // incarnation; false if epoll refused.
   bool add(int fd, fd_state& st) noexcept {
@@ -164,7 +150,7 @@ class epoll_poller final : public poller {
           return {r, wake::notified};
         }
         if (op.backoff) {
-          wake w = wait_unwatchable(o);
+          wake w = wait_retry(o);  // nothing to wait on (a full AF_UNIX backlog)
           if (w != wake::notified) return {0, w};
           continue;
         }
@@ -191,7 +177,7 @@ class epoll_poller final : public poller {
           *unwatchable = true;
           return wake::notified;
         }
-        return wait_unwatchable(o);  // ELOOP, ENOSPC, ENOMEM
+        return wait_retry(o);  // ELOOP, ENOSPC, ENOMEM
       }
       st.registered = true;
       st.hup = st.drained = false;

@@ -3,6 +3,7 @@
 // wait used before the backend's kernel objects exist.
 #pragma once
 #include "raw_syscall.hpp"
+#include "wait_ctx.hpp"
 
 #include <weft/detail/wait.hpp>
 
@@ -75,5 +76,20 @@ class idle_futex {
  private:
   std::atomic<std::uint32_t> word_{0};
 };
+
+// wait_retry() parks the running fiber up to 1 ms (or to o's earlier
+// deadline) and reports "ready", so the caller retries its syscall without
+// spinning: the wait of an fd the backend cannot watch (epoll's ENOSPC or
+// ELOOP, a full AF_UNIX backlog, no ring). Scheduler thread, on a fiber.
+inline wake wait_retry(const wait_opts& o) {
+  constexpr ns_t retry_ns = 1000000;
+  ns_t retry = now_ns() + retry_ns;
+  wait_opts o2 = o;
+  bool own_deadline = o.deadline <= retry;
+  if (!own_deadline) o2.deadline = retry;
+  waiter w;
+  wake r = block_local(w, o2);
+  return r == wake::timeout && !own_deadline ? wake::notified : r;
+}
 
 }  // namespace weft::detail

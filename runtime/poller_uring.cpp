@@ -553,18 +553,6 @@ class uring_poller final : public poller {
     }
   }
 
-  // wait_retry() parks up to 1 ms and says "ready": for a wait with nothing
-  // to wait on (a full AF_UNIX backlog, no ring), a retry without spinning.
-  static wake wait_retry(const wait_opts& o) {
-    ns_t retry = now_ns() + 1000000;
-    wait_opts o2 = o;
-    bool own_deadline = o.deadline <= retry;
-    if (!own_deadline) o2.deadline = retry;
-    waiter w;
-    wake r = block_local(w, o2);
-    return r == wake::timeout && !own_deadline ? wake::notified : r;
-  }
-
   int futex_sleep(ns_t timeout_ns) noexcept {
     idle_.sleep(timeout_ns);
     return 0;
