@@ -54,6 +54,23 @@ void on_two_carriers(A a, B b) {
   EXPECT_NE(ta, tb);
 }
 
+// boost_and_weft(workers, boost_side, weft_side) runs boost_side() on a
+// Boost fiber and weft_side() on a weft fiber: beside each other under one
+// host (workers == 1), or on two carriers, and joins both. Root fiber.
+template <class A, class B>
+void boost_and_weft(unsigned workers, A boost_side, B weft_side) {
+  if (workers == 1) {
+    wb::host scope;
+    bf::fiber b(boost_side);
+    auto w = weft::spawn(weft_side);
+    b.join();
+    w.join();
+  } else {
+    // The weft side needs a host on its own carrier for await().
+    on_two_carriers([&] { bf::fiber(boost_side).join(); }, weft_side);
+  }
+}
+
 // ---- test 2: buffered_channel weft -> Boost -> weft ---------------------------
 
 constexpr int n_values = 100000;
@@ -271,15 +288,7 @@ TEST(BoostFuture, WeftSetsBoostGets) {
         p1.set_value(42);
         p2.set_exception(std::make_exception_ptr(std::runtime_error("boom")));
       };
-      if (workers == 1) {
-        wb::host scope;
-        bf::fiber b(boost_side);
-        auto w = weft::spawn(weft_side);
-        b.join();
-        w.join();
-      } else {
-        on_two_carriers([&] { bf::fiber(boost_side).join(); }, weft_side);
-      }
+      boost_and_weft(workers, boost_side, weft_side);
       EXPECT_EQ(got, 42);
       EXPECT_TRUE(threw);
     });
@@ -306,16 +315,7 @@ TEST(BoostFuture, BoostSetsWeftGets) {
           threw = std::string(e.what()) == "bang";
         }
       };
-      if (workers == 1) {
-        wb::host scope;
-        bf::fiber b(boost_side);
-        auto w = weft::spawn(weft_side);
-        b.join();
-        w.join();
-      } else {
-        // The weft side needs a host on its own carrier for await().
-        on_two_carriers([&] { bf::fiber(boost_side).join(); }, weft_side);
-      }
+      boost_and_weft(workers, boost_side, weft_side);
       EXPECT_EQ(got, 7);
       EXPECT_TRUE(threw);
     });
