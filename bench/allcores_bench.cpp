@@ -8,9 +8,9 @@
 //                                     computing exp(mean 100 us): 1 vs 2
 //                                     workers, best of 5
 //   allcores_bench imbalance          50 fibers of 20 ms and 5,000 of 20 us,
-//                                     spawned from one, the long ones where
-//                                     round robin stacks them on one carrier:
-//                                     1 vs 2 workers, best of 5
+//                                     spawned from one, the long ones at
+//                                     every other position: 1 vs 2 workers,
+//                                     best of 5
 //   allcores_bench idle [seconds]     a run with 2 workers, no timers, its root
 //                                     parked on an event a plain thread sets at
 //                                     the end: CPU time used (run it under
@@ -27,6 +27,8 @@
 //                                     against a plain thread; ns per write
 // Each prints "name: value" lines. Smoke: every mode with a tiny size.
 #include <weft/weft.hpp>
+
+#include <atomic>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -75,23 +77,28 @@ int wake(int rounds) {
   weft::run(workers(2), [&] {
     weft::channel<clk::time_point> to_b;
     weft::channel<int> back;
-    // Round robin puts the first spawned fiber on worker 0, the next on 1.
-    auto a = weft::spawn([&] {
-      pid_t ta = tid();
-      for (int i = 0; i < rounds; ++i) {
-        to_b.send(clk::now());
-        if (*back.recv() == ta) std::fprintf(stderr, "wake: both fibers on one carrier\n"), std::exit(1);
-      }
-      to_b.close();
-    });
-    auto b = weft::spawn([&] {
-      while (auto t = to_b.recv()) {
-        lat.push_back(us_since(*t));
-        back.send(tid());
-      }
-    });
-    a.join();
-    b.join();
+    pid_t ta = tid();
+    // Stealing decides where b runs: spawn candidates while this carrier is
+    // busy until one starts on the other carrier; the others end at once.
+    std::atomic<bool> taken{false};
+    std::vector<weft::fiber<void>> tries;
+    while (!taken.load()) {
+      tries.push_back(weft::spawn([&] {
+        if (tid() == ta || taken.exchange(true)) return;
+        while (auto t = to_b.recv()) {
+          lat.push_back(us_since(*t));
+          back.send(tid());
+        }
+      }));
+      spin_for(std::chrono::milliseconds(1));
+      weft::this_fiber::yield();
+    }
+    for (int i = 0; i < rounds; ++i) {
+      to_b.send(clk::now());
+      if (*back.recv() == ta) std::fprintf(stderr, "wake: both fibers on one carrier\n"), std::exit(1);
+    }
+    to_b.close();
+    for (auto& f : tries) f.join();
   });
   lat.erase(lat.begin(), lat.begin() + std::min<std::size_t>(lat.size() / 10, 100));  // warm-up
   std::printf("wake_p50_us: %.2f\nwake_p99_us: %.2f\n", pct(lat, 0.5), pct(lat, 0.99));
@@ -135,8 +142,7 @@ int fanout(int n) {
 }
 
 // imbalance(): the long fibers are spawned at every other position, where
-// round-robin placement puts all of them on one of 2 carriers (the case
-// stealing is for).
+// round-robin placement would put all of them on one of 2 carriers.
 int imbalance(int scale) {
   std::vector<std::chrono::nanoseconds> ds;
   int longs = 50 / scale, shorts = 5000 / scale;

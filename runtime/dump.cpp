@@ -54,7 +54,9 @@ void dump(std::ostream& os, dump_detail detail) {
     return;
   }
   detail::ns_t now = detail::now_ns();
-  os << "weft: " << s->live() << " fiber(s), poller " << s->io().name() << "\n";
+  os << "weft: " << s->live() << " fiber(s), poller " << s->io().name();
+  if (std::uint32_t n = s->unstarted()) os << ", " << n << " not started yet (stealable)";
+  os << "\n";
   s->for_each_fiber([&](const detail::fiber_ctl* f) { detail::write_fiber(os, f, now, detail); });
 }
 

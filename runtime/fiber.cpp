@@ -147,7 +147,8 @@ fiber_id fiber_get_id(const fiber_ctl* c) noexcept { return c->id; }
 
 void fiber_cancel(fiber_ctl* c) noexcept {
   c->cancel_requested.store(true, std::memory_order_seq_cst);
-  scheduler* s = c->sched;
+  scheduler* s = std::atomic_ref<scheduler*>(c->sched).load(std::memory_order_seq_cst);
+  if (!s) return;  // not started yet: its first run sees the flag (scheduler::prepare)
   if (s == scheduler::current()) {
     s->deliver_cancel(c);
     return;

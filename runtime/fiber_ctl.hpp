@@ -1,7 +1,9 @@
 // runtime/fiber_ctl.hpp — a fiber's control block and its states.
 //
 // Fiber states and where a fiber in each state sits:
-//   created  — spawned, not yet run; in its scheduler's run queue.
+//   created  — spawned, not yet run: in the run queue of the carrier that
+//              started it (one carrier, the root fiber), or unstarted in a
+//              spawn queue (sched still nullptr), from which carriers steal.
 //   ready    — runnable; in the run queue (or the remote queue, if woken
 //              from another thread, until the scheduler drains it).
 //   running  — on its carrier; scheduler::running_ points at it.
@@ -12,9 +14,15 @@
 // Transitions are asserted: created->running, ready->running,
 // running->{ready, parked, done}, parked->ready.
 //
-// A fiber never moves to another thread once created (thread-locals and
-// errno addresses are cached by compilers across calls). The block is one
-// allocation together with the fiber's task; the stack is separate, pooled.
+// A fiber never moves to another thread once it has run (compilers cache
+// the addresses of thread-locals and errno across calls): `sched` is fixed
+// at its first run, when the carrier that runs it gives it a stack from its
+// own pool. Before that it may be stolen. Readers of `sched` that hold no
+// lock: fiber_cancel() (a Dekker pair with scheduler::prepare(); nullptr
+// means "not started, it will see cancel_requested"), kill_fiber() (waits
+// until it is set), wake_up()/claim_locked() (a parked fiber has started).
+// The block is one allocation together with the fiber's task; the stack is
+// separate, pooled.
 #pragma once
 #include "assert.hpp"
 #include "sanitizer.hpp"
@@ -41,7 +49,7 @@ const char* reason_name(wait_reason r) noexcept;
 
 struct fiber_ctl : wait_ctx {
   void* fctx = nullptr;                 // saved fcontext while not running
-  scheduler* sched = nullptr;           // owner; never changes
+  scheduler* sched = nullptr;           // owner: fixed at first run (scheduler::prepare), nullptr before
   fiber_ctl* run_next = nullptr;        // run queue / remote queue link
   fiber_ctl* all_prev = nullptr;        // scheduler's list of live fibers
   fiber_ctl* all_next = nullptr;

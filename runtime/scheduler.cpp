@@ -110,41 +110,113 @@ void scheduler::slow_safe_point() noexcept {
 
 void scheduler::place(fiber_ctl* f) {
   if (running_ == &main_ && !signals_.root) signals_.root = f;  // run()'s root fiber
-  scheduler* to = group_ && running_ != &main_ ? group_->pick(this) : this;
-  if (to != this) {
-    // Dekker with shutdown(): it reads incoming_ after the group began
-    // stopping; we read stopping after announcing the fiber.
-    f->sched = to;
-    to->incoming_.fetch_add(1, std::memory_order_seq_cst);
-    if (!group_->stopping()) {
-      to->ready_remote(f);
-      return;
-    }
-    to->incoming_.fetch_sub(1, std::memory_order_seq_cst);
+  if (!group_ || running_ == &main_ || group_->stopping()) {
+    start(f);
+    return;
   }
-  start(f);
+  push_unstarted(f);
+  group_->work_added(this);
 }
 
-void scheduler::start(fiber_ctl* f) {
+void scheduler::prepare(fiber_ctl* f) {
   boost::context::stack_context sc = stacks_.allocate(f->stack_request);
   f->stack = sc;
   f->fctx = ctxd::make_fcontext(sc.sp, sc.size, &fiber_entry);
   san_init_fiber(f->san, static_cast<char*>(sc.sp) - sc.size, sc.size, false);
-  f->sched = this;
+  // Fixed from here on. seq_cst: Dekker with fiber_cancel(), which stores
+  // cancel_requested and then reads sched; fiber_entry() reads the flag.
+  std::atomic_ref<scheduler*>(f->sched).store(this, std::memory_order_seq_cst);
   link(f);
+}
+
+void scheduler::start(fiber_ctl* f) {
+  prepare(f);
   runq_.push(f);
 }
 
-void scheduler::start_placed(fiber_ctl* f) noexcept {
+// ---- spawn queue and stealing ----------------------------------------------
+
+void scheduler::push_unstarted(fiber_ctl* f) noexcept {
+  f->run_next = nullptr;
+  spawnq_.lk.lock();
+  if (spawnq_.tail) spawnq_.tail->run_next = f; else spawnq_.head = f;
+  spawnq_.tail = f;
+  // seq_cst: Dekker with an idle carrier, which publishes polling_ and then
+  // reads the counts (maintain()); we read polling_ after (work_added()).
+  spawnq_.count.fetch_add(1, std::memory_order_seq_cst);
+  spawnq_.lk.unlock();
+}
+
+fiber_ctl* scheduler::pop_unstarted() noexcept {
+  if (spawnq_.count.load(std::memory_order_relaxed) == 0) return nullptr;
+  return locked(spawnq_.lk, [&]() -> fiber_ctl* {
+    fiber_ctl* f = spawnq_.head;
+    if (!f) return nullptr;
+    if (!(spawnq_.head = f->run_next)) spawnq_.tail = nullptr;
+    spawnq_.count.fetch_sub(1, std::memory_order_relaxed);
+    return f;
+  });
+}
+
+std::uint32_t scheduler::steal_from(scheduler& victim) noexcept {
+  fiber_ctl *first = nullptr, *last = nullptr;
+  std::uint32_t k = locked(victim.spawnq_.lk, [&]() -> std::uint32_t {
+    std::uint32_t n = victim.spawnq_.count.load(std::memory_order_relaxed);
+    std::uint32_t take = n - n / 2;
+    if (take == 0) return 0;
+    first = last = victim.spawnq_.head;
+    for (std::uint32_t i = 1; i < take; ++i) last = last->run_next;
+    if (!(victim.spawnq_.head = last->run_next)) victim.spawnq_.tail = nullptr;
+    last->run_next = nullptr;
+    victim.spawnq_.count.store(n - take, std::memory_order_relaxed);
+    return take;
+  });
+  if (k == 0) return 0;
+  locked(spawnq_.lk, [&] {
+    if (spawnq_.tail) spawnq_.tail->run_next = first; else spawnq_.head = first;
+    spawnq_.tail = last;
+    spawnq_.count.fetch_add(k, std::memory_order_seq_cst);
+  });
+  return k;
+}
+
+fiber_ctl* scheduler::take_unstarted() noexcept {
+  for (;;) {
+    fiber_ctl* f = pop_unstarted();
+    if (!f && group_->steal(this)) f = pop_unstarted();
+    if (!f) return nullptr;
+    if (begin_unstarted(f)) return f;
+  }
+}
+
+bool scheduler::begin_unstarted(fiber_ctl* f) noexcept {
   try {
-    start(f);
+    prepare(f);
+    return true;
   } catch (...) {
-    f->error = std::current_exception();
+    f->error = std::current_exception();  // no stack: it ends before it ever ran
     complete(f);
     release_ref(f);  // the running reference
+    if (stopping_) wake_shutdown();
+    return false;
   }
-  incoming_.fetch_sub(1, std::memory_order_seq_cst);
-  if (stopping_) wake_shutdown();  // a new round must cancel it
+}
+
+void scheduler::start_some_unstarted() noexcept {
+  constexpr std::uint32_t most = 16;
+  std::uint32_t n = spawnq_.count.load(std::memory_order_relaxed);
+  n = std::min(most, n - n / 2);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    fiber_ctl* f = pop_unstarted();
+    if (!f) return;
+    if (begin_unstarted(f)) runq_.push(f);
+  }
+}
+
+void scheduler::mark_unstarted_cancelled() noexcept {
+  locked(spawnq_.lk, [&] {
+    for (fiber_ctl* f = spawnq_.head; f; f = f->run_next) f->cancel_requested.store(true, std::memory_order_relaxed);
+  });
 }
 
 // fiber_entry() is the first frame of every fiber; t.data is the context
@@ -153,7 +225,7 @@ void scheduler::fiber_entry(ctxd::transfer_t t) noexcept {
   scheduler* s = tl_sched;
   s->after_switch(t.fctx, t.data);
   fiber_ctl* f = s->running_;
-  if (f->cancel_requested.load(std::memory_order_relaxed)) {
+  if (f->cancel_requested.load(std::memory_order_seq_cst)) {  // seq_cst: see prepare()
     f->error = std::make_exception_ptr(cancelled());  // cancelled before it ever ran
     f->cancelled_exit = true;
   } else {
@@ -172,7 +244,7 @@ void scheduler::fiber_entry(ctxd::transfer_t t) noexcept {
 
 void scheduler::complete(fiber_ctl* f) noexcept {
   f->lk.lock();
-  f->state = fiber_state::done;  // from running, or from created (start_placed)
+  f->state = fiber_state::done;  // from running, or from created (take_unstarted)
   f->finished.store(true, std::memory_order_release);
   wait_ctx* joiner = f->joiner ? claim_locked(*f->joiner, wake::notified) : nullptr;
   f->joiner = nullptr;
@@ -227,9 +299,15 @@ void scheduler::free_dead_stack() noexcept {
   dead_stack_.sp = nullptr;
 }
 
+// pick_slow(): the run queue is empty. Unstarted fibers come next (our own,
+// else stolen), then the idle work, which may block. A carrier woken for new
+// fibers (worker_group::waking()) looks for them before it runs anything.
 fiber_ctl* scheduler::pick_slow() noexcept {
   for (;;) {
+    if (group_)
+      if (fiber_ctl* f = take_unstarted()) return f;
     maintain(true);
+    if (group_ && group_->waking()) group_->steal(this);
     if (fiber_ctl* f = runq_.pop()) return f;
   }
 }
@@ -244,6 +322,7 @@ void scheduler::maintain(bool may_block) noexcept {
   if (signals_.hit) signals_.deliver(*this);
   if (remote_head_.load(std::memory_order_relaxed)) drain_remote();
   if (mail_pending_.load(std::memory_order_relaxed)) drain_mail();
+  if (spawnq_.count.load(std::memory_order_relaxed) && !runq_.empty()) start_some_unstarted();
   if (!may_block) {
     if (now - last_poll_ >= busy_poll_interval) {
       last_poll_ = now;
@@ -263,14 +342,16 @@ void scheduler::maintain(bool may_block) noexcept {
   //     the flag, still set, then made every waker of the next blocking
   //     poll skip its interrupt (CrossThread.ManyThreadsIntoOneScheduler*).
   //  2. publish polling_ (seq_cst; its release orders step 1 before it);
-  //  3. re-check the remote queue and the mailbox (seq_cst: Dekker with the
-  //     waker's push, then its load of polling_): whatever was pushed before
-  //     step 2 is seen here, whatever after finds polling_ set and kicks.
+  //  3. re-check the remote queue, the mailbox and the group's spawn queues
+  //     (seq_cst: Dekker with the waker's or spawner's push, then its load
+  //     of polling_): whatever was pushed before step 2 is seen here,
+  //     whatever after finds polling_ set and kicks.
   // A flag or eventfd count left over from an earlier round costs at most
   // one spurious return from poll().
   wake_sent_.store(false, std::memory_order_relaxed);
   polling_.store(true, std::memory_order_seq_cst);
-  if (remote_head_.load(std::memory_order_seq_cst) || mail_pending_.load(std::memory_order_seq_cst)) {
+  if (remote_head_.load(std::memory_order_seq_cst) || mail_pending_.load(std::memory_order_seq_cst) ||
+      (group_ && group_->any_unstarted())) {
     polling_.store(false, std::memory_order_relaxed);
     return;
   }
@@ -328,8 +409,7 @@ void scheduler::drain_remote() noexcept {
   }
   while (rev) {
     fiber_ctl* n = rev->run_next;
-    if (rev->state == fiber_state::created) start_placed(rev);
-    else ready(rev);
+    ready(rev);
     rev = n;
   }
 }
@@ -385,6 +465,7 @@ void scheduler::after_fork_child() noexcept {
   remote_inflight_.store(0, std::memory_order_relaxed);
   polling_.store(false, std::memory_order_relaxed);
   wake_sent_.store(false, std::memory_order_relaxed);
+  group_ = nullptr;  // the child has one carrier, this one; the group's other threads are gone
   drop_all_but_running();
   poller_->after_fork();
 }
@@ -407,7 +488,10 @@ void scheduler::drop_all_but_running() noexcept {
   while (runq_.pop()) {
   }
   remote_head_.store(nullptr, std::memory_order_relaxed);
-  incoming_.store(0, std::memory_order_relaxed);
+  ::new (&spawnq_.lk) spinlock();  // another carrier may have held it
+  for (fiber_ctl* f = spawnq_.head; f; f = f->run_next) f->orphaned = true;  // unstarted: never run
+  spawnq_.head = spawnq_.tail = nullptr;
+  spawnq_.count.store(0, std::memory_order_relaxed);
   cancels_.clear();
   forgets_.clear();
   mail_pending_.store(false, std::memory_order_relaxed);
@@ -424,7 +508,8 @@ void scheduler::drop_all_but_running() noexcept {
 void scheduler::shutdown() noexcept {
   WEFT_ASSERT(running_ == &main_, "shutdown() must run on the run() thread's own context");
   stopping_ = true;
-  while (live_ > 0 || incoming_.load(std::memory_order_seq_cst) > 0) {
+  while (live_ > 0 || unstarted() > 0) {
+    mark_unstarted_cancelled();  // stealing has stopped: only this carrier takes them
     for (fiber_ctl* f = all_head_; f; f = f->all_next) {
       if (!f->shutdown_marked) {
         f->shutdown_marked = true;

@@ -2,10 +2,12 @@
 //
 // Design notes
 //  1. One scheduler per carrier thread. weft::run's thread is worker 0;
-//     config::workers > 1 adds carriers (workers.hpp). A new fiber is placed
-//     on a carrier when spawned (round robin) and started there; a fiber
-//     never changes thread once created (work stealing, later, will take
-//     only fibers that have never run).
+//     config::workers > 1 adds carriers (workers.hpp). With one carrier a
+//     new fiber is started at spawn: stack, context, run queue. With more,
+//     a fiber spawned by a fiber waits unstarted in its carrier's spawn
+//     queue, from which idle carriers of the group steal half (workers.hpp
+//     says who wakes whom); it gets its stack, context and owner on the
+//     carrier that first runs it, and never changes thread after that.
 //  2. Fibers switch directly to each other (no scheduler context between
 //     them). When nothing is runnable, the fiber that is parking or ending
 //     runs the idle work itself, on its own stack: fire timers, drain the
@@ -80,14 +82,30 @@ class scheduler {
   // running() is the fiber (or main context) on the CPU. Scheduler thread.
   fiber_ctl* running() const noexcept { return running_; }
 
-  // place() starts a new fiber (sched unset, state created) on the carrier
-  // the worker group picks: here, through start(), or on another carrier
-  // through its remote queue. Scheduler thread; throws what start() throws
-  // when the fiber stays here.
+  // place() takes a new fiber (sched unset, state created): with one
+  // carrier, the root fiber, or while the group stops, it starts it here
+  // (start()); else it queues it unstarted in this carrier's spawn queue and
+  // tells the group (a stealer may take it). Scheduler thread; throws what
+  // start() throws.
   void place(fiber_ctl* f);
   // start() creates f's context on a pooled stack and queues it. Scheduler
   // thread; throws std::bad_alloc if no stack can be had.
   void start(fiber_ctl* f);
+  // unstarted() is the length of the spawn queue. Any thread: seq_cst, so
+  // that an idle carrier's re-check before it blocks pairs with the push.
+  std::uint32_t unstarted() const noexcept { return spawnq_.count.load(std::memory_order_seq_cst); }
+  // steal_from() moves the older half (rounded up) of victim's spawn queue
+  // to this carrier's; returns how many. This carrier's thread.
+  std::uint32_t steal_from(scheduler& victim) noexcept;
+  // steal_seed rotates the first victim of worker_group::steal(). Owner thread.
+  std::uint32_t steal_seed = 0;
+  // wake_if_idle() interrupts the poller if the carrier blocks in it;
+  // returns whether it did. Any thread.
+  bool wake_if_idle() noexcept {
+    if (!polling_.load(std::memory_order_seq_cst)) return false;
+    kick();
+    return true;
+  }
   // ready() queues a parked fiber of this scheduler. Scheduler thread.
   void ready(fiber_ctl* f) noexcept {
     if (__builtin_expect(f->orphaned, 0)) return;  // left behind by fork(): never runs again
@@ -253,7 +271,16 @@ class scheduler {
   // cleared before polling_ is published (maintain() says why).
   std::atomic<bool> wake_sent_{false};
   std::atomic<int> remote_inflight_{0};
-  std::atomic<int> incoming_{0};  // fibers placed here, not yet started
+  // Fibers spawned here, not started yet: a FIFO through run_next that other
+  // carriers of the group steal from. head/tail under lk; count is changed
+  // under lk and read without it (unstarted()).
+  struct spawn_queue {
+    spinlock lk;
+    fiber_ctl* head = nullptr;
+    fiber_ctl* tail = nullptr;
+    std::atomic<std::uint32_t> count{0};
+  };
+  alignas(64) spawn_queue spawnq_;
   std::atomic<bool> mail_pending_{false};
   spinlock mail_lk_;                  // guards cancels_ and forgets_
   std::vector<fiber_ctl*> cancels_;
@@ -290,9 +317,26 @@ class scheduler {
   void wake_shutdown() noexcept;
   void drain_mail() noexcept;
   void post_mail() noexcept;
-  // start_placed() starts a fiber another carrier placed here; a fiber
-  // whose stack cannot be had ends at once with std::bad_alloc.
-  void start_placed(fiber_ctl* f) noexcept;
+  // prepare() gives f its stack, context and owner and links it as live.
+  // Scheduler thread; throws std::bad_alloc if no stack can be had.
+  void prepare(fiber_ctl* f);
+  // push_unstarted()/pop_unstarted() add to the tail of the spawn queue and
+  // take from its head. Scheduler thread.
+  void push_unstarted(fiber_ctl* f) noexcept;
+  fiber_ctl* pop_unstarted() noexcept;
+  // take_unstarted() is the next unstarted fiber, prepared: from the spawn
+  // queue, else stolen from another carrier; nullptr if there is none. A
+  // fiber whose stack cannot be had ends at once with std::bad_alloc.
+  fiber_ctl* take_unstarted() noexcept;
+  // begin_unstarted() prepares f, taken from the spawn queue; if no stack
+  // can be had, f ends at once with std::bad_alloc and the result is false.
+  bool begin_unstarted(fiber_ctl* f) noexcept;
+  // start_some_unstarted() moves a few unstarted fibers to the run queue,
+  // so that a carrier busy with ready fibers still starts new ones.
+  void start_some_unstarted() noexcept;
+  // mark_unstarted_cancelled() flags every fiber in the spawn queue as
+  // cancelled (shutdown: they end at their first run).
+  void mark_unstarted_cancelled() noexcept;
   // complete() publishes f's end: done state, joiner woken, escape reported.
   void complete(fiber_ctl* f) noexcept;
   void kick() noexcept;

@@ -7,6 +7,7 @@
 #include "signal_notify.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 
 namespace weft::detail {
 namespace {
@@ -55,7 +56,13 @@ int runtime_sigaction(int sig, const struct sigaction* act, struct sigaction* ol
 
 int kill_fiber(fiber_ctl* f, int sig) noexcept {
   static const auto real_kill = libc_fn<int (*)(pthread_t, int)>("pthread_kill");
-  scheduler* s = f->sched;
+  scheduler* s;
+  // A thread that has not started yet has no carrier: wait until it has one.
+  while (!(s = std::atomic_ref<scheduler*>(f->sched).load(std::memory_order_acquire))) {
+    scheduler* me = scheduler::current();
+    if (me && !me->running()->is_main_ctx) me->yield();  // it may sit in this carrier's spawn queue
+    else sched_yield();
+  }
   if (sig == 0) return real_kill(s->thread(), 0);
   signal_state& st = s->signals();
   st.directed_sig.store(sig, std::memory_order_relaxed);

@@ -92,6 +92,32 @@ void worker_group::request_stop() noexcept {
   }
 }
 
+void worker_group::work_added(scheduler* from) noexcept {
+  if (waking_.load(std::memory_order_seq_cst)) return;  // it scans after clearing the flag
+  for (std::size_t i = 0; i < n_; ++i) {
+    scheduler* s = scheds_[i];
+    if (s == from || !s->idle()) continue;
+    if (waking_.exchange(true, std::memory_order_seq_cst)) return;
+    if (!s->wake_if_idle()) waking_.store(false, std::memory_order_seq_cst);  // it left the poller: it re-checks
+    return;
+  }
+}
+
+bool worker_group::steal(scheduler* thief) noexcept {
+  if (waking_.load(std::memory_order_relaxed)) waking_.store(false, std::memory_order_seq_cst);
+  if (stopping()) return false;  // each carrier starts and cancels its own in shutdown()
+  std::size_t me = static_cast<std::size_t>(thief->steal_seed++);
+  for (std::size_t i = 0; i < n_; ++i) {
+    scheduler* victim = scheds_[(me + i) % n_];
+    if (victim == thief || !victim->unstarted()) continue;
+    if (std::uint32_t k = thief->steal_from(*victim)) {
+      if (k > 1) work_added(thief);  // more than it needs now: let the next idle carrier look
+      return true;
+    }
+  }
+  return false;
+}
+
 void worker_group::join() noexcept {
   for (auto& w : workers_) join_os_thread(w->thread);
   for (std::size_t i = 1; i < n_; ++i) {

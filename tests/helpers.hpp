@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,7 +15,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace weft_test {
 
@@ -37,6 +41,39 @@ inline weft::config two_workers() {
   return c;
 }
 using steady = std::chrono::steady_clock;
+
+// carrier_tid() is the kernel id of the calling thread. Callable anywhere.
+inline pid_t carrier_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+// spawn_elsewhere(fn) spawns fn on a carrier other than the calling fiber's
+// (a run with workers >= 2). Stealing decides where a fiber runs, so each try
+// spawns a candidate and keeps this carrier busy for 2 ms, long enough for an
+// idle carrier to steal it; a candidate that starts here returns at once (a
+// default value) and the next try begins. Throws std::runtime_error after
+// 100 tries. Fiber only.
+template <class F>
+auto spawn_elsewhere(F fn) -> weft::fiber<std::invoke_result_t<F&>> {
+  using R = std::invoke_result_t<F&>;
+  pid_t me = carrier_tid();
+  for (int tries = 0; tries < 100; ++tries) {
+    auto where = std::make_shared<std::atomic<int>>(0);  // 1: started here, 2: elsewhere
+    auto f = weft::spawn([where, me, fn]() mutable -> R {
+      if (carrier_tid() == me) {
+        where->store(1);
+        if constexpr (!std::is_void_v<R>) return R{};
+        else return;
+      }
+      where->store(2);
+      return fn();
+    });
+    for (auto t0 = steady::now(); where->load() == 0 && steady::now() - t0 < std::chrono::milliseconds(2);) {
+    }
+    while (where->load() == 0) weft::this_fiber::sleep_for(std::chrono::milliseconds(1));
+    if (where->load() == 2) return f;
+    f.join();
+  }
+  throw std::runtime_error("spawn_elsewhere: no other carrier took a fiber in 100 tries");
+}
 
 // elapsed_ms(t0) is the time since t0 in milliseconds; callable anywhere.
 inline double elapsed_ms(steady::time_point t0) {

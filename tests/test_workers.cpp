@@ -23,7 +23,8 @@ pid_t tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
 }  // namespace
 
-// Fibers spawned by a fiber land on both carriers, and each stays on the
+// Fibers that compute are stolen by the idle carrier while the spawning
+// one runs them, so they run on both carriers, and each stays on the
 // carrier where it first ran across sleeps and yields.
 TEST(Workers, FibersSpreadAndNeverMigrate) {
   std::set<pid_t> carriers;
@@ -33,6 +34,8 @@ TEST(Workers, FibersSpreadAndNeverMigrate) {
     for (int i = 0; i < 40; ++i)
       fs.push_back(weft::spawn([] {
         pid_t first = tid();
+        for (auto t0 = steady::now(); steady::now() - t0 < 1ms;) {  // 40 ms on one carrier
+        }
         bool same = true;
         for (int k = 0; k < 20; ++k) {
           if (k % 5 == 0) weft::this_fiber::sleep_for(1ms);
@@ -94,29 +97,20 @@ TEST(Workers, CloseWakesWaiterOnOtherCarrier) {
     ASSERT_EQ(pipe(p), 0);
     pid_t me = tid();
     weft::event waiting;
-    // Spawn until a fiber lands on the other carrier (round robin: soon).
-    for (int tries = 0; tries < 8 && !other_carrier; ++tries) {
-      auto f = weft::spawn([&] {
-        if (tid() == me) return 0;
-        other_carrier = true;
-        waiting.set();
-        try {
-          weft::wait_io(p[0], weft::io_event::readable);
-        } catch (const std::system_error& e) {
-          return e.code().value();
-        }
-        return -1;
-      });
-      weft::this_fiber::sleep_for(5ms);
-      if (f.done()) {
-        f.join();
-        continue;
+    auto f = spawn_elsewhere([&] {
+      other_carrier = tid() != me;
+      waiting.set();
+      try {
+        weft::wait_io(p[0], weft::io_event::readable);
+      } catch (const std::system_error& e) {
+        return e.code().value();
       }
-      waiting.wait();
-      weft::this_fiber::sleep_for(20ms);  // let it park in the other poller
-      EXPECT_EQ(weft::close_fd(p[0]), 0);
-      err = f.join();
-    }
+      return -1;
+    });
+    waiting.wait();
+    weft::this_fiber::sleep_for(20ms);  // let it park in the other poller
+    EXPECT_EQ(weft::close_fd(p[0]), 0);
+    err = f.join();
     close(p[1]);
   });
   EXPECT_TRUE(other_carrier);
@@ -191,35 +185,31 @@ TEST(Workers, ReusedNumberWorksOnTheOtherCarrier) {
     for (int round = 0; round < 20; ++round) {
       int p[2];
       ASSERT_EQ(pipe(p), 0);
-      // Two fibers: round robin puts one of them on the other carrier.
-      std::vector<weft::fiber<int>> fs;
-      for (int k = 0; k < 2; ++k)
-        fs.push_back(weft::spawn([&, fd = p[0]] {
-          if (tid() == me) return 0;
-          try {
-            weft::wait_io(fd, weft::io_event::readable);
-          } catch (const std::system_error& e) {
-            return e.code().value();
-          }
-          return -1;
-        }));
+      // One fiber on the other carrier waits on the pipe.
+      auto f = spawn_elsewhere([&, fd = p[0]] {
+        if (tid() == me) return 0;
+        try {
+          weft::wait_io(fd, weft::io_event::readable);
+        } catch (const std::system_error& e) {
+          return e.code().value();
+        }
+        return -1;
+      });
       weft::this_fiber::sleep_for(2ms);
       weft::close_fd(p[0]);
-      for (auto& f : fs) ebadf += f.join() == EBADF;
+      ebadf += f.join() == EBADF;
       close(p[1]);
       int q[2];
       ASSERT_EQ(pipe(q), 0);  // takes the numbers just freed
-      std::vector<weft::fiber<int>> gs;
-      for (int k = 0; k < 2; ++k)
-        gs.push_back(weft::spawn([&, fd = q[0]] {
-          if (tid() == me) return 0;
-          weft::wait_io(fd, weft::io_event::readable);
-          char c;
-          return static_cast<int>(read(fd, &c, 1));
-        }));
+      auto g = spawn_elsewhere([&, fd = q[0]] {
+        if (tid() == me) return 0;
+        weft::wait_io(fd, weft::io_event::readable);
+        char c;
+        return static_cast<int>(read(fd, &c, 1));
+      });
       weft::this_fiber::sleep_for(1ms);
       ASSERT_EQ(write(q[1], "x", 1), 1);
-      for (auto& g : gs) reads_ok += g.join() == 1;
+      reads_ok += g.join() == 1;
       close(q[0]);
       close(q[1]);
     }

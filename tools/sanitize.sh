@@ -33,7 +33,7 @@ case "$mode" in
     # (its remote-ready spinlock's happens-before is invisible) and Boost's
     # context switches are not annotated, so Boost fibers are attributed to
     # their host weft fiber (docs/design.md, "Boost.Fiber interop").
-    tests=(test_cross_thread test_offload test_hooks_file test_workers test_monitor test_fork
+    tests=(test_cross_thread test_offload test_hooks_file test_workers test_steal test_monitor test_fork
            test_faults_io test_faults_waits
            test_future test_fiber_local test_shared_recursive_mutex
            test_spawn_after test_wait_any test_select test_process test_signal

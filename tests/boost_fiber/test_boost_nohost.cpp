@@ -45,8 +45,8 @@ TEST(BoostNoHost, CarrierWithoutHostNeverCallsIntoBoost) {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     weft::event go, done;
     weft::channel<int> ch(1);
-    // Spawned fibers alternate between the two carriers: one hosts, one not.
-    auto a = weft::spawn([&] {
+    // Two fibers on the two carriers: one hosts, one not.
+    auto a = spawn_elsewhere([&] {
       t_host = tid();
       weft::boost_fiber::host scope;
       bf::fiber f([&] {
@@ -59,7 +59,7 @@ TEST(BoostNoHost, CarrierWithoutHostNeverCallsIntoBoost) {
       f.join();
       on_host = tl_active_calls;
     });
-    auto b = weft::spawn([&] {
+    auto b = [&] {  // on the root fiber's carrier, without a host
       t_plain = tid();
       long before = tl_active_calls;
       weft::this_fiber::sleep_for(1ms);
@@ -71,9 +71,9 @@ TEST(BoostNoHost, CarrierWithoutHostNeverCallsIntoBoost) {
       EXPECT_EQ(ch.recv(), 7);              // sent by the Boost fiber
       done.set();
       off_host = tl_active_calls - before;
-    });
+    };
+    b();
     a.join();
-    b.join();
     close(sv[0]);
     close(sv[1]);
   });

@@ -58,6 +58,20 @@ TEST(Threads, ProducerConsumer1000Threads) { same_three_ways({prog("prodcons")})
 // A busy loop calling sigaction/raise yields its carrier after 10 ms.
 TEST(Threads, BusyLoopsThatCallSigactionOrRaiseLetOthersRun) { same_three_ways({prog("preempt")}); }
 // Each thread's own signal mask, and children inheriting their starter's.
+// A CPU-bound thread does not starve the threads created after it once
+// there are two carriers: they have not started, so the idle one steals them
+// (repeated: which carrier takes which is a race).
+TEST(Threads, CpuBoundThreadDoesNotStarveUnstartedOnes) {
+  outcome a = run({prog("spread")});
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(a.out, "workers ran: 8\n");
+  for (int i = 0; i < 20; ++i) {
+    outcome c = run({env("WEFT_RUN"), "--workers", "2", "--", prog("spread")}, {}, 20);
+    ASSERT_EQ(c.status, 0) << "run " << i << ": " << c.err;
+    ASSERT_EQ(c.out, a.out) << "run " << i;
+  }
+}
+
 TEST(Threads, SignalMasksPerThreadAndInherited) { same_three_ways({prog("masks")}); }
 TEST(Threads, LifecycleKeysDetachedOnceExitJoinMutexKinds) { same_three_ways({prog("lifecycle")}); }
 TEST(Threads, WorkerPoolBarrierRwlockSemaphores) { same_three_ways({prog("pool")}); }
