@@ -25,8 +25,13 @@
 //   allcores_bench write [n]          4 KiB appends to a file from one fiber
 //                                     (hooked: each on the offload pool)
 //                                     against a plain thread; ns per write
+//   allcores_bench meta [n]           open+close and stat of a cached file on a
+//                                     plain thread against the same through
+//                                     weft::offload: ns per call
 // Each prints "name: value" lines. Smoke: every mode with a tiny size.
 #include <weft/weft.hpp>
+
+#include <sys/stat.h>
 
 #include <atomic>
 
@@ -271,6 +276,39 @@ int write_bench(int n) {
   return 0;
 }
 
+// meta_bench(): what open()+close() and stat() of a file in the page cache
+// cost on a plain thread, against the same call made through
+// weft::offload() (what offloading them would add on every call).
+int meta_bench(int n) {
+  const char* path = "/tmp/allcores-bench-meta";
+  ::close(::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+  auto open_close = [path] { ::close(::open(path, O_RDONLY)); };
+  auto do_stat = [path] {
+    struct stat st;
+    ::stat(path, &st);
+  };
+  auto per_call_ns = [n](auto&& fn) {
+    auto t0 = clk::now();
+    for (int i = 0; i < n; ++i) fn();
+    return us_since(t0) * 1000 / n;
+  };
+  double open_plain = 1e18, stat_plain = 1e18, open_off = 1e18, stat_off = 1e18;
+  for (int r = 0; r < 3; ++r) {
+    std::thread([&] {
+      open_plain = std::min(open_plain, per_call_ns(open_close));
+      stat_plain = std::min(stat_plain, per_call_ns(do_stat));
+    }).join();
+    weft::run([&] {
+      open_off = std::min(open_off, per_call_ns([&] { weft::offload(open_close); }));
+      stat_off = std::min(stat_off, per_call_ns([&] { weft::offload(do_stat); }));
+    });
+  }
+  ::unlink(path);
+  std::printf("open_close_plain_ns: %.0f\nopen_close_offloaded_ns: %.0f\nstat_plain_ns: %.0f\nstat_offloaded_ns: %.0f\n",
+              open_plain, open_off, stat_plain, stat_off);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -283,6 +321,7 @@ int main(int argc, char** argv) {
   if (mode == "offload") return offload(n ? n : 20000);
   if (mode == "pread") return pread_bench(n ? n : 200);
   if (mode == "write") return write_bench(n ? n : 20000);
-  std::fprintf(stderr, "usage: allcores_bench wake|fanout|imbalance|idle|offload|pread|write [n]\n");
+  if (mode == "meta") return meta_bench(n ? n : 20000);
+  std::fprintf(stderr, "usage: allcores_bench wake|fanout|imbalance|idle|offload|pread|write|meta [n]\n");
   return 2;
 }

@@ -110,12 +110,13 @@ void scheduler::slow_safe_point() noexcept {
 
 void scheduler::place(fiber_ctl* f) {
   if (running_ == &main_ && !signals_.root) signals_.root = f;  // run()'s root fiber
-  if (!group_ || running_ == &main_ || group_->stopping()) {
+  worker_group* g = group();
+  if (!g || running_ == &main_ || g->stopping()) {
     start(f);
     return;
   }
   push_unstarted(f);
-  group_->work_added(this);
+  g->work_added(this);
 }
 
 void scheduler::prepare(fiber_ctl* f) {
@@ -183,7 +184,7 @@ std::uint32_t scheduler::steal_from(scheduler& victim) noexcept {
 fiber_ctl* scheduler::take_unstarted() noexcept {
   for (;;) {
     fiber_ctl* f = pop_unstarted();
-    if (!f && group_->steal(this)) f = pop_unstarted();
+    if (!f && group()->steal(this)) f = pop_unstarted();
     if (!f) return nullptr;
     if (begin_unstarted(f)) return f;
   }
@@ -304,10 +305,11 @@ void scheduler::free_dead_stack() noexcept {
 // fibers (worker_group::waking()) looks for them before it runs anything.
 fiber_ctl* scheduler::pick_slow() noexcept {
   for (;;) {
-    if (group_)
+    worker_group* g = group();
+    if (g)
       if (fiber_ctl* f = take_unstarted()) return f;
     maintain(true);
-    if (group_ && group_->waking()) group_->steal(this);
+    if (g && g->waking()) g->steal(this);
     if (fiber_ctl* f = runq_.pop()) return f;
   }
 }
@@ -351,7 +353,7 @@ void scheduler::maintain(bool may_block) noexcept {
   wake_sent_.store(false, std::memory_order_relaxed);
   polling_.store(true, std::memory_order_seq_cst);
   if (remote_head_.load(std::memory_order_seq_cst) || mail_pending_.load(std::memory_order_seq_cst) ||
-      (group_ && group_->any_unstarted())) {
+      (group() && group()->any_unstarted())) {
     polling_.store(false, std::memory_order_relaxed);
     return;
   }
@@ -465,7 +467,7 @@ void scheduler::after_fork_child() noexcept {
   remote_inflight_.store(0, std::memory_order_relaxed);
   polling_.store(false, std::memory_order_relaxed);
   wake_sent_.store(false, std::memory_order_relaxed);
-  group_ = nullptr;  // the child has one carrier, this one; the group's other threads are gone
+  set_group(nullptr);  // the child has one carrier, this one; the group's other threads are gone
   drop_all_but_running();
   poller_->after_fork();
 }

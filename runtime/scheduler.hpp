@@ -196,8 +196,10 @@ class scheduler {
   int slot() const noexcept { return slot_; }
   // group()/set_group(): the worker group this carrier belongs to, or
   // nullptr with one worker. set_group(): once, before fibers run.
-  worker_group* group() const noexcept { return group_; }
-  void set_group(worker_group* g) noexcept { group_ = g; }
+  // Acquire/release: the group publishes itself once every carrier is up,
+  // so a carrier that sees it sees the group's whole carrier table.
+  worker_group* group() const noexcept { return group_.load(std::memory_order_acquire); }
+  void set_group(worker_group* g) noexcept { group_.store(g, std::memory_order_release); }
   // settings() is the resolved configuration this scheduler was made with.
   const resolved_config& settings() const noexcept { return cfg_; }
   // progress() changes whenever the carrier picks a fiber; idle() is true
@@ -287,7 +289,7 @@ class scheduler {
   std::vector<std::pair<int, std::uint32_t>> forgets_;  // fd, incarnation
   int slot_ = -1;
   pthread_t thread_{};  // set by bind()
-  worker_group* group_ = nullptr;
+  std::atomic<worker_group*> group_{nullptr};
   std::atomic<unsigned long> io_parks_{0};  // plain load/store: one writer
   std::uint32_t safe_calls_ = 0;            // safe_point() calls since its last look
   std::uint64_t slice_progress_ = ~std::uint64_t(0);  // progress() at that look

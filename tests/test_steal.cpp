@@ -23,14 +23,21 @@ void spin(std::chrono::microseconds d) {
 
 thread_local int tl_marker;
 
+// Sizes: smaller under the sanitizers, whose switches and atomics cost ~50×.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int kScale = 10;
+#else
+constexpr int kScale = 1;
+#endif
+
 }  // namespace
 
-// 10,000 fibers, spawned from fibers on both carriers (every tenth spawns
+// 10,000 fibers (1,000 under sanitizers), spawned from fibers on both carriers (every tenth spawns
 // nine more), each run exactly once; each keeps its thread, its errno slot
 // and its thread-local addresses across yields and sleeps; both carriers run
 // some of them.
 TEST(Steal, EveryFiberRunsOnceAndKeepsItsThread) {
-  constexpr int kOuter = 1000, kInner = 9;
+  constexpr int kOuter = 1000 / kScale, kInner = 9;
   auto runs = std::make_unique<std::atomic<int>[]>(kOuter * (kInner + 1));
   std::atomic<int> moved{0};
   std::atomic<pid_t> seen[2] = {0, 0};
@@ -73,7 +80,7 @@ TEST(Steal, EveryFiberRunsOnceAndKeepsItsThread) {
 // missed (a missed cancel would leave its join waiting 30 s).
 TEST(Steal, CancelReachesFibersWhereverTheyStart) {
   for (int round = 0; round < 20; ++round) {
-    constexpr int kFibers = 200;
+    constexpr int kFibers = 200 / kScale;
     std::atomic<int> started{0};
     int cancelled = 0;
     auto t0 = steady::now();
@@ -108,7 +115,7 @@ TEST(Steal, ShutdownEndsUnstartedFibers) {
     auto unwound = std::make_shared<std::atomic<int>>(0);
     auto t0 = steady::now();
     weft::run(two_workers(), [&] {
-      for (int i = 0; i < 3000; ++i)
+      for (int i = 0; i < 3000 / kScale; ++i)
         weft::spawn(weft::spawn_options{.stack_size = 16 * 1024}, [ran, unwound] {
           count_on_destroy c{unwound.get()};
           ran->fetch_add(1);
