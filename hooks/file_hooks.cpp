@@ -1,9 +1,10 @@
 // hooks/file_hooks.cpp — regular-file calls that perform() does not
 // describe, on fibers: pread/pwrite (and their 64 names) through the page
-// cache without blocking, else on the offload pool (rt::file_pio); fsync,
-// fdatasync and sync_file_range on the offload pool (rt::blocking). The
-// fiber waits, not interruptibly (the pool thread uses its buffers); the
-// carrier's other fibers run. read/write/readv/writev of regular files take
+// cache without blocking, else on the carrier's io_uring (backend uring)
+// or the offload pool (rt::file_pio); fsync, fdatasync and sync_file_range
+// the same way (rt::file_sync). The fiber waits, not interruptibly (the
+// kernel or the pool thread uses its buffers); the carrier's other fibers
+// run. read/write/readv/writev of regular files take
 // the same path inside rt::perform. See docs/hooks.md "Regular files".
 
 // pread and pread64 are separate symbols; without this the header renames
@@ -40,24 +41,10 @@ ssize_t pio(int fd, const void* buf, size_t n, off_t pos, bool write) noexcept {
   return r;
 }
 
-// sync_args is what an offloaded sync call needs.
-struct sync_args {
-  int fd;
-  off64_t off = 0, len = 0;
-  unsigned flags = 0;
-  int which;  // 0 fsync, 1 fdatasync, 2 sync_file_range
-};
-
-long do_sync(void* p) noexcept {
-  auto* a = static_cast<sync_args*>(p);
-  int r = a->which == 0   ? WEFT_REAL(fsync)(a->fd)
-          : a->which == 1 ? WEFT_REAL(fdatasync)(a->fd)
-                          : WEFT_REAL(sync_file_range)(a->fd, a->off, a->len, a->flags);
-  return r < 0 ? -errno : r;
-}
-
-int offload_sync(sync_args a) noexcept {
-  long r = rt::blocking(&do_sync, &a);
+// file_sync() is a sync call on the ring or the pool (rt::file_sync), with
+// errno set as the plain call sets it.
+int file_sync(int fd, int which, off64_t off = 0, off64_t len = 0, unsigned flags = 0) noexcept {
+  long r = rt::file_sync(fd, which, off, len, flags);
   if (r < 0) {
     errno = static_cast<int>(-r);
     return -1;
@@ -89,15 +76,15 @@ WEFT_HOOK ssize_t pwrite64(int fd, const void* buf, size_t n, off_t pos) {
 
 WEFT_HOOK int fsync(int fd) {
   if (!file_here(fd)) return WEFT_REAL(fsync)(fd);
-  return offload_sync({.fd = fd, .which = 0});
+  return file_sync(fd, 0);
 }
 
 WEFT_HOOK int fdatasync(int fd) {
   if (!file_here(fd)) return WEFT_REAL(fdatasync)(fd);
-  return offload_sync({.fd = fd, .which = 1});
+  return file_sync(fd, 1);
 }
 
 WEFT_HOOK int sync_file_range(int fd, off64_t off, off64_t len, unsigned flags) {
   if (!file_here(fd)) return WEFT_REAL(sync_file_range)(fd, off, len, flags);
-  return offload_sync({.fd = fd, .off = off, .len = len, .flags = flags, .which = 2});
+  return file_sync(fd, 2, off, len, flags);
 }

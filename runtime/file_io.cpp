@@ -19,6 +19,12 @@
 //     moved). A short read that reached the file's size (lseek + fstat, no
 //     offload) or a read of 0 bytes is end of file. The caller (hooks'
 //     blocking_call) gets one result: single.
+//  3a. Where the carrier's backend submits file operations (io_uring:
+//     poller::file_op), the blocking part goes to the ring instead of the
+//     pool: the kernel completes it without a thread of ours. The page-cache
+//     attempt stays first: a hit costs one preadv2 and no ring round trip.
+//     fsync, fdatasync and sync_file_range (file_sync()) take the same
+//     route.
 //  4. The offloaded wait is not interruptible: the pool thread writes into
 //     the caller's buffers, which must outlive the call; the kernel would
 //     not interrupt a disk read either. Other fibers run meanwhile.
@@ -31,7 +37,9 @@
 
 #include "fd_registry.hpp"
 #include "offload_pool.hpp"
+#include "poller.hpp"
 #include "raw_syscall.hpp"
+#include "scheduler.hpp"
 
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -57,6 +65,22 @@ long plain_rw(void* p) noexcept {
   auto* c = static_cast<rest_call*>(p);
   if (c->pos < 0) return sys(c->write ? SYS_writev : SYS_readv, c->fd, c->iov, c->iovcnt);
   return sys(c->write ? SYS_pwritev : SYS_preadv, c->fd, c->iov, c->iovcnt, static_cast<long>(c->pos), 0L);
+}
+
+// on_ring() hands q to the carrier's backend if it submits file operations
+// (note 3a); false: use the pool.
+bool on_ring(const file_req& q, long* res) noexcept {
+  scheduler* s = scheduler::current();
+  return s && !s->running()->is_main_ctx && s->io().file_op(q, res);
+}
+
+long plain_sync(void* p) noexcept {
+  auto* q = static_cast<file_req*>(p);
+  switch (q->what) {
+    case file_req::kind::fsync: return sys(SYS_fsync, q->fd);
+    case file_req::kind::fdatasync: return sys(SYS_fdatasync, q->fd);
+    default: return sys(SYS_sync_file_range, q->fd, static_cast<long>(q->off), static_cast<long>(q->len), static_cast<long>(q->flags));
+  }
 }
 
 std::size_t total(const iovec* iov, int n) noexcept {
@@ -125,9 +149,20 @@ ssize_t file_rw(io_op& op, fd_facts& f, off_t pos) noexcept {
     }
   }
   rest_call c{op.fd, write, iov, n, pos < 0 ? pos : pos + done};
-  long r = run_blocking(&plain_rw, &c);
+  long r;
+  if (!on_ring({.what = write ? file_req::kind::writev : file_req::kind::readv, .fd = op.fd, .iov = iov, .iovcnt = n,
+                .pos = c.pos},
+               &r))
+    r = run_blocking(&plain_rw, &c);
   if (r < 0) return done > 0 ? done : r;
   return done + r;
+}
+
+long file_sync(const file_req& q) noexcept {
+  long r;
+  if (on_ring(q, &r)) return r;
+  file_req copy = q;
+  return run_blocking(&plain_sync, &copy);
 }
 
 }  // namespace weft::detail

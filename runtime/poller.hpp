@@ -40,6 +40,12 @@
 //                          come at the next wait) and every waiter (their
 //                          fibers do not exist in the child).
 //   name()                 the backend's name for dumps and config.
+// Optional (the base class answers false: "not here, use the offload pool"):
+//   file_op(req, &res)     a completion backend submits a regular-file
+//                          operation (file_req) and parks the fiber, not
+//                          interruptibly, until it completes; res is its
+//                          result or -errno. file_io.cpp asks it before the
+//                          pool.
 // All calls but interrupt() are made on the scheduler's own thread.
 // Backends live in poller_<name>.cpp: epoll always, uring where liburing
 // was found at build time; make_poller() (poller_factory.cpp) picks one per
@@ -66,6 +72,19 @@ struct io_result {
   wake ended = wake::notified;
 };
 
+// One regular-file operation for file_op(): read/write at pos (-1: the
+// file position), or a sync of the file (sync_range: off/len/flags of
+// sync_file_range).
+struct file_req {
+  enum class kind : std::uint8_t { readv, writev, fsync, fdatasync, sync_range } what;
+  int fd;
+  const iovec* iov = nullptr;
+  int iovcnt = 0;
+  off_t pos = -1;
+  off_t off = 0, len = 0;
+  unsigned flags = 0;
+};
+
 class poller {
  public:
   virtual ~poller() = default;
@@ -77,6 +96,11 @@ class poller {
   virtual void interrupt() noexcept = 0;
   virtual std::string_view name() const noexcept = 0;
   virtual void after_fork() noexcept = 0;
+  virtual bool file_op(const file_req& req, long* res) noexcept {
+    (void)req;
+    (void)res;
+    return false;
+  }
 };
 
 // make_poller() builds the backend named `name` for scheduler s: "" or

@@ -89,7 +89,8 @@ constexpr unsigned cq_entries = 4096;
 // The opcodes this backend submits; the probe requires all of them.
 constexpr int needed_ops[] = {IORING_OP_READ,    IORING_OP_WRITE,   IORING_OP_READV,   IORING_OP_WRITEV,
                               IORING_OP_RECV,    IORING_OP_SEND,    IORING_OP_RECVMSG, IORING_OP_SENDMSG,
-                              IORING_OP_ACCEPT,  IORING_OP_CONNECT, IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL};
+                              IORING_OP_ACCEPT,  IORING_OP_CONNECT, IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL,
+                              IORING_OP_FSYNC,   IORING_OP_SYNC_FILE_RANGE};
 
 void sys_close(int fd) { sys(SYS_close, fd); }
 
@@ -334,6 +335,38 @@ class uring_poller final : public poller {
       return poll_then_attempt(op, f, o);
     }
     return r;
+  }
+
+  // file_op() submits a regular-file read, write or sync (poller.hpp): the
+  // kernel reads through the page cache asynchronously, without a thread
+  // of ours. The wait is not interruptible, as on the pool: the kernel
+  // writes into the caller's buffers. A close() meanwhile cancels it
+  // (forget), and the final CQE still ends the wait.
+  bool file_op(const file_req& q, long* res) noexcept override {
+    if (!open_kernel_objects()) return false;
+    request rq;
+    io_uring_sqe* e = sqe(rq);
+    const auto n = static_cast<unsigned>(q.iovcnt);
+    switch (q.what) {
+      case file_req::kind::readv:
+        if (n == 1) io_uring_prep_read(e, q.fd, q.iov[0].iov_base, static_cast<unsigned>(q.iov[0].iov_len), q.pos);
+        else io_uring_prep_readv(e, q.fd, q.iov, n, q.pos);
+        break;
+      case file_req::kind::writev:
+        if (n == 1) io_uring_prep_write(e, q.fd, q.iov[0].iov_base, static_cast<unsigned>(q.iov[0].iov_len), q.pos);
+        else io_uring_prep_writev(e, q.fd, q.iov, n, q.pos);
+        break;
+      case file_req::kind::fsync: io_uring_prep_fsync(e, q.fd, 0); break;
+      case file_req::kind::fdatasync: io_uring_prep_fsync(e, q.fd, IORING_FSYNC_DATASYNC); break;
+      case file_req::kind::sync_range:
+        io_uring_prep_sync_file_range(e, q.fd, static_cast<unsigned>(q.len), q.off, static_cast<int>(q.flags));
+        break;
+    }
+    bool w = q.what != file_req::kind::readv;
+    io_result r = finish(rq, q.fd, {.interruptible = false, .reason = w ? wait_reason::fd_write : wait_reason::fd_read,
+                                    .arg = static_cast<std::uint64_t>(q.fd)});
+    *res = r.ended == wake::notified ? r.value : -EBADF;
+    return true;
   }
 
   // ---- close and fork -----------------------------------------------------

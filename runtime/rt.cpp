@@ -106,7 +106,12 @@ ssize_t file_pio(int fd, const iovec* iov, int n, off_t pos, bool write) noexcep
   return detail::file_rw(op, f, pos);
 }
 
-long blocking(long (*fn)(void*), void* ctx) noexcept { return detail::run_blocking(fn, ctx); }
+long file_sync(int fd, int which, off_t off, off_t len, unsigned flags) noexcept {
+  using k = detail::file_req::kind;
+  return detail::file_sync(
+      {.what = which == 0 ? k::fsync : which == 1 ? k::fdatasync : k::sync_range, .fd = fd, .off = off, .len = len, .flags = flags});
+}
+
 
 fd_facts facts(int fd) noexcept { return detail::facts_of(fd); }
 

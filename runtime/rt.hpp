@@ -131,17 +131,19 @@ io_call perform(io_op& op, io_wait& w);
 // ---- regular files and other calls that block the thread ---------------------
 //
 // perform() makes read/write of a regular file through the page cache
-// without blocking (RWF_NOWAIT) and, on a miss, on the offload pool while
-// the fiber waits (runtime/file_io.cpp). These two are for the hooks of
-// calls perform() does not describe.
+// without blocking (RWF_NOWAIT) and, on a miss, on the carrier's io_uring
+// (backend uring) or the offload pool while the fiber waits
+// (runtime/file_io.cpp). These two are for the hooks of calls perform()
+// does not describe.
 
 // file_pio() is pread/pwrite (pos >= 0) of a regular file the same way:
 // returns the count or -errno. Fiber only.
 ssize_t file_pio(int fd, const iovec* iov, int n, off_t pos, bool write) noexcept;
-// blocking() runs fn(ctx) (a call that may block the thread: fsync; fn
-// returns its result or -errno) on the offload pool while the calling fiber
-// waits, not interruptibly; off a fiber, fn(ctx) here. Any thread.
-long blocking(long (*fn)(void*), void* ctx) noexcept;
+// file_sync() is fsync (which 0), fdatasync (1) or sync_file_range (2, with
+// off/len/flags) of a regular file: on the carrier's io_uring where the
+// backend is uring, else on the offload pool, while the calling fiber waits,
+// not interruptibly. Returns the result or -errno. Fiber only.
+long file_sync(int fd, int which, off_t off = 0, off_t len = 0, unsigned flags = 0) noexcept;
 
 // ---- what is known about fds -------------------------------------------------
 

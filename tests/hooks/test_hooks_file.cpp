@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -275,4 +277,58 @@ TEST(HooksFile, InMemoryFilesSkipThePool) {
     ASSERT_FALSE(got.empty());
     EXPECT_EQ(std::string(got.data(), std::min<std::size_t>(got.size(), 8)).find(std::to_string(getpid())), 0u);
   });
+}
+
+// On the io_uring backend the blocking part of a file call goes to the
+// carrier's ring, not to the offload pool: with the pool's only thread held
+// by a job, a cold read, writes and every sync call still complete, with
+// the right bytes. (On epoll they would wait for the held pool thread.)
+TEST(HooksFile, RingTakesFileCallsWithoutThePool) {
+  const char* backend = std::getenv("WEFT_BACKEND");
+  if (!backend || std::string(backend) != "uring") GTEST_SKIP() << "the ring is the uring backend's";
+  temp_file t(4 * 1024 * 1024);
+  t.evict();
+  ASSERT_FALSE(t.cached()) << "posix_fadvise(DONTNEED) did not evict the file here";
+  std::string out = t.path + "-out";
+  std::vector<char> buf(t.bytes.size());
+  std::atomic<bool> release{false};
+  weft::run(weft::config{.offload_threads = 1}, [&] {
+    auto holder = weft::spawn([&] {
+      weft::offload([&] {
+        auto until = clock_type::now() + std::chrono::seconds(5);  // bounded if the calls never return
+        while (!release.load() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      });
+    });
+    weft::this_fiber::sleep_for(std::chrono::milliseconds(20));  // the job holds the pool's thread
+    auto t0 = clock_type::now();
+    int fd = ::open(t.path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    std::size_t half = buf.size() / 2;
+    EXPECT_EQ(::pread(fd, buf.data() + half, buf.size() - half, static_cast<off_t>(half)),
+              static_cast<ssize_t>(buf.size() - half));
+    EXPECT_EQ(::read(fd, buf.data(), half), static_cast<ssize_t>(half));
+    ::close(fd);
+    int wfd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(wfd, 0);
+    EXPECT_EQ(::write(wfd, t.bytes.data(), half), static_cast<ssize_t>(half));
+    EXPECT_EQ(::pwrite(wfd, t.bytes.data() + half, t.bytes.size() - half, static_cast<off_t>(half)),
+              static_cast<ssize_t>(t.bytes.size() - half));
+    EXPECT_EQ(::sync_file_range(wfd, 0, 0, SYNC_FILE_RANGE_WRITE), 0);
+    EXPECT_EQ(::fdatasync(wfd), 0);
+    EXPECT_EQ(::fsync(wfd), 0);
+    ::close(wfd);
+    EXPECT_EQ(::fsync(wfd), -1);  // closed: the ring reports the kernel's EBADF
+    EXPECT_EQ(errno, EBADF);
+    long ms = ms_since(t0);
+    release = true;
+    holder.join();
+    EXPECT_LT(ms, 2000) << "the file calls waited for the offload pool";
+  });
+  EXPECT_TRUE(buf == t.bytes);
+  std::vector<char> back(t.bytes.size());
+  int fd = ::open(out.c_str(), O_RDONLY);
+  ASSERT_EQ(::read(fd, back.data(), back.size()), static_cast<ssize_t>(back.size()));
+  ::close(fd);
+  ::unlink(out.c_str());
+  EXPECT_TRUE(back == t.bytes);
 }
