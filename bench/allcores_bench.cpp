@@ -31,16 +31,14 @@
 // Each prints "name: value" lines. Smoke: every mode with a tiny size.
 #include <weft/weft.hpp>
 
-#include <sys/stat.h>
-
-#include <atomic>
-
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

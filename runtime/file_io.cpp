@@ -33,6 +33,12 @@
 //     call on the carrier: it never waits for a disk, procfs and sysfs
 //     refuse RWF_NOWAIT, and a pool round trip would cost more than the
 //     call (reading /proc/self/status made a pool thread appear).
+//  6. A page-cache hit is a safe point (scheduler::safe_point): a fiber
+//     that has held its carrier for 10 ms yields there, as a thread would be
+//     preempted, so one fiber reading a cached file in a loop does not
+//     starve the carrier's other fibers. (Many fibers that each read a
+//     little share the carrier FIFO: a fiber woken behind 1,000 of them
+//     waits for all of them, as behind any 1,000 ready fibers.)
 #include "file_io.hpp"
 
 #include "fd_registry.hpp"
@@ -120,7 +126,12 @@ ssize_t file_rw(io_op& op, fd_facts& f, off_t pos) noexcept {
     // to the pool.
     if (done < 0 && done != -EAGAIN && done != -EOPNOTSUPP && done != -EINVAL) return done;
     std::size_t want = total(op.iov, op.iovcnt);
-    if (done >= 0 && (static_cast<std::size_t>(done) == want || at_eof(op.fd, pos, done))) return done;
+    if (done >= 0 && (static_cast<std::size_t>(done) == want || at_eof(op.fd, pos, done))) {
+      // A hit never parks: a fiber reading a cached file in a loop would
+      // hold the carrier. So a hit is a safe point (note 6).
+      if (scheduler* s = scheduler::current()) s->safe_point();
+      return done;
+    }
     if (done < 0) done = 0;
   }
   // The rest, blocking, on the pool (note 3).
