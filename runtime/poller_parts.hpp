@@ -36,6 +36,13 @@ class fd_table {
     if (!chunks_[c]) chunks_[c] = std::make_unique<S[]>(chunk_size);
     return chunks_[c][fd & (chunk_size - 1)];
   }
+  // for_each() calls fn(fd, state) for every state ever made.
+  template <class F>
+  void for_each(F&& fn) {
+    for (std::size_t c = 0; c < chunks_.size(); ++c)
+      if (chunks_[c])
+        for (int i = 0; i < chunk_size; ++i) fn(static_cast<int>(c << chunk_bits) + i, chunks_[c][i]);
+  }
   // reset() puts every state back to S{} (a fork child's poller).
   void reset() noexcept {
     for (auto& c : chunks_)

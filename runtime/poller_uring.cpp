@@ -235,7 +235,12 @@ class uring_poller final : public poller {
 
   // The ring stays with the thread (kernel_ring); no fiber is left, so no
   // request of this poller can still be in flight.
-  ~uring_poller() override { WEFT_ASSERT(in_flight_ == 0, "uring poller destroyed with %zu requests in flight", in_flight_); }
+  // Requests still in flight here belong to fibers that never run again (a
+  // Boost.Fiber host abandoned them at its end): abandon_in_flight().
+  ~uring_poller() override {
+    if (in_flight_ > 0) abandon_in_flight();
+    WEFT_ASSERT(in_flight_ == 0, "uring poller destroyed with %zu requests in flight", in_flight_);
+  }
 
   void after_fork() noexcept override {
     drop_thread_ring();  // already done by the atfork handler, unless _Fork
@@ -417,6 +422,7 @@ class uring_poller final : public poller {
   std::atomic<int> evfd_{-1};           // idem; read by interrupt() on other threads
   idle_futex idle_;                     // the idle wait before the ring exists
   std::size_t in_flight_ = 0;           // requests submitted whose final CQE has not come
+  bool abandoning_ = false;             // the destructor drains abandoned requests
   fd_table<fd_state> fds_;
 
   // open_kernel_objects() makes the ring and the wake eventfd, as the
@@ -521,6 +527,21 @@ class uring_poller final : public poller {
     return {0, r};
   }
 
+  // abandon_in_flight() cancels every request still in flight and takes
+  // their final CQEs without waking anyone (their fibers never run again;
+  // their stacks, which hold the requests, are never freed), so that the
+  // next scheduler of this thread, which takes the ring over, never sees
+  // them. Up to 1 s; the destructor's assert reports what is left.
+  void abandon_in_flight() noexcept {
+    abandoning_ = true;
+    fds_.for_each([&](int, fd_state& st) {
+      for (request* rq = st.head; rq; rq = rq->next)
+        if (!rq->cancel_sent) cancel(*rq);
+    });
+    ns_t until = now_ns() + 1000000000;
+    while (in_flight_ > 0 && now_ns() < until) poll(1000000, nullptr);
+  }
+
   // dispatch() takes one CQE: the request's final result, and its wake-up.
   int dispatch(std::uint64_t ud, int res) noexcept {
     if (ud == ignore_tag || ud == LIBURING_UDATA_TIMEOUT) return 0;
@@ -533,6 +554,7 @@ class uring_poller final : public poller {
     rq->done = true;
     --in_flight_;
     if (rq->linked) unlink(*rq);
+    if (abandoning_) return 0;
     wait_ctx* who = claim_locked(*rq->cur, wake::notified);
     if (!who) return 0;
     wake_up(who);

@@ -9,6 +9,10 @@
 #      WEFT_CONFORMANCE=1: after the release run, also run the conformance
 #        suite (CPython's stdlib tests plain and under weft-run, both thread
 #        modes; tests/conformance/, a few minutes) and print its table,
+#      WEFT_URING=1: after the release run, also run the suites that have
+#        no _uring variants of their tests (threads, processes, samples,
+#        boost) once more with WEFT_BACKEND=uring, where liburing was found
+#        (core, hooks and faults rerun on uring in the release run itself),
 #      WEFT_SANITIZE: after the release run, also build and test with
 #        sanitizers: "address" (ASan+UBSan, the whole suite, in build-asan/),
 #        "thread" (TSan, the tests that use threads, in build-tsan/), or both
@@ -48,6 +52,15 @@ if [[ ${WEFT_CONFORMANCE:-0} == 1 ]]; then
     rc=1
   fi
   echo "test.sh: conformance suite took $(($(date +%s) - conf_start)) s"
+fi
+if [[ ${WEFT_URING:-0} == 1 ]] && meson test -C "$build" --list 2>/dev/null | grep -q "^weft:uring "; then
+  uring_start=$(date +%s)
+  rm -f "$build/meson-logs/uringall.json"
+  WEFT_BACKEND=uring meson test -C "$build" --print-errorlogs --logbase uringall \
+    --suite threads --suite processes --suite samples --suite boost \
+    --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-1}" || rc=1
+  [[ -s $build/meson-logs/uringall.json ]] && logs+=("$build/meson-logs/uringall.json")
+  echo "test.sh: the uring reruns took $(($(date +%s) - uring_start)) s"
 fi
 for mode in ${WEFT_SANITIZE:+${WEFT_SANITIZE//,/ }}; do
   san_start=$(date +%s)
