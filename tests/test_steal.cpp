@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
 using namespace weft_test;
@@ -32,14 +33,18 @@ constexpr int kScale = 1;
 
 }  // namespace
 
-// 10,000 fibers (1,000 under sanitizers), spawned from fibers on both carriers (every tenth spawns
-// nine more), each run exactly once; each keeps its thread, its errno slot
-// and its thread-local addresses across yields and sleeps; both carriers run
-// some of them.
-TEST(Steal, EveryFiberRunsOnceAndKeepsItsThread) {
-  constexpr int kOuter = 1000 / kScale, kInner = 9;
+// 10,000 fibers (1,000 under sanitizers), spawned from fibers on every
+// carrier (every tenth spawns nine more), each run exactly once, with 1, 2
+// and 4 workers; at each of its 100 resumes (10^6 switches in all) a fiber
+// checks that its thread, its errno slot and its thread-local addresses are
+// those of its first run; with more than one worker, more than one carrier
+// runs them.
+class StealWorkers : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(StealWorkers, EveryFiberRunsOnceAndKeepsItsThread) {
+  constexpr int kOuter = 1000 / kScale, kInner = 9, kResumes = 100;
   auto runs = std::make_unique<std::atomic<int>[]>(kOuter * (kInner + 1));
-  std::atomic<int> moved{0};
+  std::atomic<long> moved{0}, resumes{0};
   std::atomic<pid_t> seen[2] = {0, 0};
   auto body = [&](int id) {
     pid_t t = carrier_tid();
@@ -47,15 +52,20 @@ TEST(Steal, EveryFiberRunsOnceAndKeepsItsThread) {
     int* m = &tl_marker;
     runs[id].fetch_add(1);
     spin(std::chrono::microseconds(id % 7 == 0 ? 200 : 5));
-    for (int k = 0; k < 3; ++k) {
-      if (k == 1) weft::this_fiber::sleep_for(100us);
+    long bad = 0;
+    for (int k = 0; k < kResumes; ++k) {
+      if (k == 50) weft::this_fiber::sleep_for(100us);
       else weft::this_fiber::yield();
-      if (carrier_tid() != t || &errno != e || &tl_marker != m) moved.fetch_add(1);
+      bad += carrier_tid() != t || &errno != e || &tl_marker != m;
     }
+    moved.fetch_add(bad);
+    resumes.fetch_add(kResumes);
     pid_t none = 0;
     if (!seen[0].compare_exchange_strong(none, t) && seen[0].load() != t) seen[1].store(t);
   };
-  weft::run(two_workers(), [&] {
+  weft::config c;
+  c.workers = GetParam();
+  weft::run(c, [&] {
     std::vector<weft::fiber<void>> outer;
     for (int i = 0; i < kOuter; ++i)
       outer.push_back(weft::spawn(weft::spawn_options{.stack_size = 16 * 1024}, [&, i] {
@@ -69,9 +79,28 @@ TEST(Steal, EveryFiberRunsOnceAndKeepsItsThread) {
     for (auto& f : outer) f.join();
   });
   for (int i = 0; i < kOuter * (kInner + 1); ++i) ASSERT_EQ(runs[i].load(), 1) << "fiber " << i;
+  EXPECT_EQ(resumes.load(), long{kOuter} * (kInner + 1) * kResumes);
   EXPECT_EQ(moved.load(), 0);
   EXPECT_NE(seen[0].load(), 0);
-  EXPECT_NE(seen[1].load(), 0) << "every fiber ran on one carrier";
+  if (GetParam() > 1) {
+    EXPECT_NE(seen[1].load(), 0) << "every fiber ran on one carrier";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, StealWorkers, ::testing::Values(1u, 2u, 4u),
+                         [](const auto& i) { return std::to_string(i.param); });
+
+// A plain thread has no carrier to put a fiber on: spawn from it is a
+// usage_error, and nothing runs.
+TEST(Steal, SpawnFromAPlainThreadIsAUsageError) {
+  std::atomic<int> ran{0};
+  weft::run(two_workers(), [&] {
+    std::thread t([&] {
+      EXPECT_THROW(weft::spawn([&] { ran.fetch_add(1); }), weft::usage_error);
+    });
+    t.join();
+  });
+  EXPECT_EQ(ran.load(), 0);
 }
 
 // Fibers cancelled right after spawn, while the other carrier steals and
