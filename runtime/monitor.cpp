@@ -78,6 +78,9 @@ void on_report(int, siginfo_t* si, void*) {
   out.put("fiber ").dec(f->id).put(" \"").put(f->name.c_str()).put("\" held its carrier ")
       .dec(static_cast<unsigned>(si->si_value.sival_int)).put(" ms without switching (threshold ")
       .dec(s->settings().monitor_ms).put(" ms), spawned at ").put(f->spawn_file).put(":").dec(f->spawn_line);
+  // Its fibers that have not started are not held with it: idle carriers steal them.
+  if (s->group())
+    if (std::uint32_t n = s->unstarted()) out.put("; ").dec(n).put(" fiber(s) spawned there and not started yet are left to the other carriers");
   if (log_path()) {
     out.put("; backtrace follows\n").flush();
     sig_backtrace();

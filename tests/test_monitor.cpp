@@ -6,9 +6,11 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <vector>
 #include <unistd.h>
 
 using namespace weft_test;
@@ -101,4 +103,29 @@ TEST(Monitor, BadEnvironmentValueIsAUsageError) {
   setenv("WEFT_MONITOR_MS", "soon", 1);
   EXPECT_THROW(weft::run([] {}), weft::usage_error);
   unsetenv("WEFT_MONITOR_MS");
+}
+
+// With two carriers both held, the report of the one that spawned fibers
+// and then computed says how many of them have not started and are left to
+// the other carriers (which steal them once they are free).
+TEST(Monitor, ReportCountsUnstartedFibersLeftToOtherCarriers) {
+  stderr_capture cap;
+  weft::config c{.monitor_ms = 50};
+  c.workers = 2;
+  std::atomic<int> ran{0};
+  weft::run(c, [&] {
+    auto spawner = spawn_elsewhere([&] {
+      std::vector<weft::fiber<void>> fs;
+      for (int i = 0; i < 5; ++i) fs.push_back(weft::spawn([&] { ran.fetch_add(1); }));
+      hog_the_carrier(300ms);
+      for (auto& f : fs) f.join();
+    });
+    hog_the_carrier(300ms);  // this carrier is held too: nobody steals meanwhile
+    spawner.join();
+  });
+  EXPECT_EQ(ran.load(), 5);
+  std::string text = cap.text();
+  EXPECT_NE(text.find("; 5 fiber(s) spawned there and not started yet are left to the other carriers"),
+            std::string::npos)
+      << text;
 }
