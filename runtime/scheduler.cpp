@@ -52,6 +52,7 @@ scheduler::scheduler(const resolved_config& c)
 
 scheduler::~scheduler() {
   WEFT_ASSERT(live_ == 0, "scheduler destroyed with %zu live fibers", live_);
+  WEFT_ASSERT(unstarted() == 0, "scheduler destroyed with %u fibers not started", unstarted());
   if (slot_ >= 0) retire();
   // Wait out wakers on other threads still touching this scheduler.
   while (remote_inflight_.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();

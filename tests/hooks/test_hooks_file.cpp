@@ -62,6 +62,26 @@ struct temp_file {
   }
 };
 
+// pool_holder holds the offload pool's thread (a pool of one) with a job
+// until release(), at most 5 s. Fiber only.
+struct pool_holder {
+  std::atomic<bool> released{false};
+  weft::fiber<void> job;
+  pool_holder() {
+    job = weft::spawn([this] {
+      weft::offload([this] {
+        auto until = clock_type::now() + std::chrono::seconds(5);  // bounded if the calls never return
+        while (!released.load() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      });
+    });
+    weft::this_fiber::sleep_for(std::chrono::milliseconds(20));  // the job holds the pool's thread now
+  }
+  void release() {
+    released = true;
+    job.join();
+  }
+};
+
 // ticker runs a fiber that sleeps 1 ms in a loop, counting ticks and the
 // worst lateness, until stopped.
 struct ticker {
@@ -256,23 +276,15 @@ TEST(HooksFile, ManyFibersPread) {
 // a job, reading /proc/self/status still completes at once, with the bytes
 // a plain thread reads.
 TEST(HooksFile, InMemoryFilesSkipThePool) {
-  std::atomic<bool> release{false};
   weft::run(weft::config{.offload_threads = 1}, [&] {
-    auto holder = weft::spawn([&] {
-      weft::offload([&] {
-        auto until = clock_type::now() + std::chrono::seconds(5);  // bounded if the read never comes
-        while (!release.load() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      });
-    });
-    weft::this_fiber::sleep_for(std::chrono::milliseconds(20));  // the job holds the pool's thread
+    pool_holder held;
     auto t0 = clock_type::now();
     int fd = ::open("/proc/self/stat", O_RDONLY);
     ASSERT_GE(fd, 0);
     std::vector<char> got = read_all(fd, 64);  // procfs's short reads stay short
     ::close(fd);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
-    release = true;
-    holder.join();
+    held.release();
     EXPECT_LT(ms, 2000) << "the procfs read waited for the offload pool";
     ASSERT_FALSE(got.empty());
     EXPECT_EQ(std::string(got.data(), std::min<std::size_t>(got.size(), 8)).find(std::to_string(getpid())), 0u);
@@ -291,15 +303,8 @@ TEST(HooksFile, RingTakesFileCallsWithoutThePool) {
   ASSERT_FALSE(t.cached()) << "posix_fadvise(DONTNEED) did not evict the file here";
   std::string out = t.path + "-out";
   std::vector<char> buf(t.bytes.size());
-  std::atomic<bool> release{false};
   weft::run(weft::config{.offload_threads = 1}, [&] {
-    auto holder = weft::spawn([&] {
-      weft::offload([&] {
-        auto until = clock_type::now() + std::chrono::seconds(5);  // bounded if the calls never return
-        while (!release.load() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      });
-    });
-    weft::this_fiber::sleep_for(std::chrono::milliseconds(20));  // the job holds the pool's thread
+    pool_holder held;
     auto t0 = clock_type::now();
     int fd = ::open(t.path.c_str(), O_RDONLY);
     ASSERT_GE(fd, 0);
@@ -320,8 +325,7 @@ TEST(HooksFile, RingTakesFileCallsWithoutThePool) {
     EXPECT_EQ(::fsync(wfd), -1);  // closed: the ring reports the kernel's EBADF
     EXPECT_EQ(errno, EBADF);
     long ms = ms_since(t0);
-    release = true;
-    holder.join();
+    held.release();
     EXPECT_LT(ms, 2000) << "the file calls waited for the offload pool";
   });
   EXPECT_TRUE(buf == t.bytes);
