@@ -11,8 +11,9 @@
 #        modes; tests/conformance/, a few minutes) and print its table,
 #      WEFT_URING=1: after the release run, also run the suites that have
 #        no _uring variants of their tests (threads, processes, samples,
-#        boost) once more with WEFT_BACKEND=uring, where liburing was found
-#        (core, hooks and faults rerun on uring in the release run itself),
+#        boost, and conformance with WEFT_CONFORMANCE=1) once more with
+#        WEFT_BACKEND=uring, where liburing was found (core, hooks and
+#        faults rerun on uring in the release run itself),
 #      WEFT_SANITIZE: after the release run, also build and test with
 #        sanitizers: "address" (ASan+UBSan, the whole suite, in build-asan/),
 #        "thread" (TSan, the tests that use threads, in build-tsan/), or both
@@ -60,6 +61,12 @@ if [[ ${WEFT_URING:-0} == 1 ]] && meson test -C "$build" --list 2>/dev/null | gr
     --suite threads --suite processes --suite samples --suite boost \
     --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-1}" || rc=1
   [[ -s $build/meson-logs/uringall.json ]] && logs+=("$build/meson-logs/uringall.json")
+  if [[ ${WEFT_CONFORMANCE:-0} == 1 ]]; then
+    rm -f "$build/meson-logs/conformance_uring.json"
+    WEFT_BACKEND=uring meson test -C "$build" --print-errorlogs --suite conformance --logbase conformance_uring \
+      --timeout-multiplier "${WEFT_TIMEOUT_MULTIPLIER:-1}" || rc=1
+    [[ -s $build/meson-logs/conformance_uring.json ]] && logs+=("$build/meson-logs/conformance_uring.json")
+  fi
   echo "test.sh: the uring reruns took $(($(date +%s) - uring_start)) s"
 fi
 for mode in ${WEFT_SANITIZE:+${WEFT_SANITIZE//,/ }}; do
