@@ -1,7 +1,8 @@
 // tests/test_uring.cpp — the io_uring backend (runtime/poller_uring.cpp):
 // it is really chosen, the probe refuses it clearly under a seccomp filter
 // (auto and the default then run on epoll), and the end of a submitted read
-// — timeout, cancel, close — loses no byte and leaks nothing. The lifecycle
+// — timeout, cancel, close, a signal, fork — loses no byte and leaks
+// nothing. The lifecycle
 // cases run on both backends: they must behave alike.
 #include "helpers.hpp"
 
@@ -19,11 +20,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -400,6 +404,204 @@ TEST_P(Lifecycle, StressReadsWithTimeoutsCancelsAndCloses) {
     }
   });
   EXPECT_EQ(open_fds(), fds0);
+}
+
+// The mixed lifecycle stress (issue 14): 100,000 reads (10,000 under the
+// sanitizers) by 8 reader fibers, one per byte stream, whose writers send
+// small bursts with pauses, so reads park and end by completion, a random
+// 0-2 ms weft::timeout or a cancel(). Meanwhile the root fiber reads a
+// ninth stream, whose reads a caught signal also ends (EINTR; a plain
+// thread signals the carrier every millisecond), forks (the child does
+// socket I/O on its own fresh ring) and closes fds with reads in flight
+// (the peer must see EOF within 100 ms; the worst is printed). Every stream's bytes arrive whole and in
+// order; fds and rings return to their starting counts, and the poller
+// ends with nothing in flight (its destructor asserts it).
+TEST_P(Lifecycle, MixedStressKeepsEveryByteAndLeaksNothing) {
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  constexpr int kReads = 10000;
+#else
+  constexpr int kReads = 100000;
+#endif
+#ifdef __SANITIZE_THREAD__
+  constexpr bool kSignals = false;  // TSan defers signal handlers (see above)
+#else
+  constexpr bool kSignals = true;
+#endif
+  constexpr int kStreams = 8;
+  weft::run(with_backend(GetParam()), [] { EXPECT_TRUE(echo_once()); });  // the thread's ring, if any, exists now
+  int fds0 = open_fds(), rings0 = ring_fds();
+  struct sigaction sa {}, old{};
+  sa.sa_handler = on_usr1;  // no SA_RESTART: a read ends with EINTR
+  ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
+  std::atomic<long> eintr{0}, timeouts{0}, cancels{0};
+  long forks_ok = 0, forks = 0, closes = 0;
+  double worst_eof_ms = 0;
+  weft::run(with_backend(GetParam()), [&] {
+    std::atomic<bool> stop{false}, readers_done{false};
+    pid_t pid = ::getpid(), carrier = static_cast<pid_t>(::syscall(SYS_gettid));
+    std::thread signaller([&] {
+      while (kSignals && !stop.load()) {
+        std::this_thread::sleep_for(1ms);
+        ::syscall(SYS_tgkill, pid, carrier, SIGUSR1);
+      }
+    });
+    struct stream {
+      pair_fds p;
+      std::uint64_t sent_sum = 0, got_sum = 0;
+      std::size_t got = 0;
+      bool order_ok = true;
+    };
+    auto take = [](stream* st, const unsigned char* b, ssize_t n) {
+      for (ssize_t i = 0; i < n; ++i, ++st->got) {
+        st->order_ok &= b[i] == static_cast<unsigned char>(st->got * 7 + 3);
+        st->got_sum = st->got_sum * 31 + b[i];
+      }
+    };
+    std::vector<std::unique_ptr<stream>> ss;
+    std::vector<weft::fiber<void>> writers, readers;
+    for (int k = 0; k <= kStreams; ++k) {  // the last stream is the root fiber's
+      ss.push_back(std::make_unique<stream>());
+      stream* st = ss.back().get();
+      writers.push_back(weft::spawn([&, st, k] {
+        std::mt19937 rng(10 + k);
+        unsigned char buf[64];
+        std::size_t off = 0;
+        while (!stop.load()) {
+          std::size_t n = 1 + rng() % sizeof buf;
+          for (std::size_t i = 0; i < n; ++i) {
+            buf[i] = static_cast<unsigned char>((off + i) * 7 + 3);
+            st->sent_sum = st->sent_sum * 31 + buf[i];
+          }
+          for (std::size_t w = 0; w < n;) {
+            ssize_t r = ::write(st->p.fd[1], buf + w, n - w);
+            if (r < 0 && errno == EINTR) continue;
+            ASSERT_GT(r, 0) << "errno " << errno;
+            w += static_cast<std::size_t>(r);
+          }
+          off += n;
+          weft::this_fiber::sleep_for(std::chrono::microseconds(rng() % 400));
+        }
+        ::shutdown(st->p.fd[1], SHUT_WR);
+      }));
+      if (k == kStreams) break;
+      readers.push_back(weft::spawn([&, st, k] {
+        std::mt19937 rng(20 + k);
+        for (int reads = 0; reads < kReads / kStreams; ++reads) {
+          unsigned char b[256];
+          if (rng() % 16 == 0) {  // a reader fiber cancelled after a random delay
+            auto r = weft::spawn([&] {
+              ssize_t n;
+              do n = ::read(st->p.fd[0], b, sizeof b);
+              while (n < 0 && errno == EINTR);
+              if (n > 0) take(st, b, n);
+              return n < 0 ? errno : 0;
+            });
+            weft::this_fiber::sleep_for(std::chrono::microseconds(rng() % 2000));
+            r.cancel();
+            int e = 0;
+            try {
+              e = r.join();
+            } catch (const weft::cancelled&) {
+              e = ECANCELED;
+            }
+            if (e == ECANCELED) ++cancels;
+            else EXPECT_EQ(e, 0);
+            continue;
+          }
+          weft::timeout t(std::chrono::microseconds(rng() % 2000));
+          ssize_t n = ::read(st->p.fd[0], b, sizeof b);
+          if (n > 0) take(st, b, n);
+          else if (n < 0 && errno == ETIMEDOUT) ++timeouts;
+          else if (n < 0 && errno == EINTR) ++eintr;
+          else ADD_FAILURE() << "read: " << n << " errno " << errno;
+        }
+      }));
+    }
+    auto all_read = weft::spawn([&] {
+      for (auto& r : readers) r.join();
+      readers_done = true;
+    });
+    std::mt19937 rng(2);
+    stream* mine = ss.back().get();
+    while (!readers_done.load()) {
+      // A caught signal ends a hooked wait of the root fiber (the thread's
+      // own) with EINTR; the bytes stay for the next read.
+      for (int i = 0; i < 8; ++i) {
+        unsigned char b[256];
+        weft::timeout t(std::chrono::microseconds(rng() % 2000));
+        ssize_t n = ::read(mine->p.fd[0], b, sizeof b);
+        if (n > 0) take(mine, b, n);
+        else if (n < 0 && errno == ETIMEDOUT) ++timeouts;
+        else if (n < 0 && errno == EINTR) ++eintr;
+        else ADD_FAILURE() << "read: " << n << " errno " << errno;
+      }
+      if (++closes % 10 == 0) {
+        ++forks;
+        forks_ok += in_child([] { return echo_once() ? 0 : 1; }) == 0;
+      }
+      // close with a read in flight; the peer, a plain thread, times its EOF
+      pair_fds c;
+      auto r = weft::spawn([&] {
+        char b[8];
+        ssize_t n;
+        do n = ::read(c.fd[0], b, sizeof b);
+        while (n < 0 && errno == EINTR);
+        return n >= 0 || errno == EBADF;
+      });
+      weft::this_fiber::sleep_for(std::chrono::microseconds(rng() % 3000));
+      weft_test::steady::time_point closed_at;
+      std::atomic<bool> closed{false};
+      double eof_ms = -1;
+      std::thread peer([&] {
+        char b;
+        ssize_t n;
+        do n = ::read(c.fd[1], &b, 1);
+        while (n < 0 && errno == EINTR);
+        auto at = weft_test::steady::now();
+        while (!closed.load()) std::this_thread::yield();
+        if (n == 0) eof_ms = std::chrono::duration<double, std::milli>(at - closed_at).count();
+      });
+      closed_at = weft_test::steady::now();
+      ::close(c.fd[0]);
+      closed = true;
+      EXPECT_TRUE(r.join());
+      peer.join();
+      EXPECT_GE(eof_ms, 0) << "the peer saw no EOF";
+      worst_eof_ms = std::max(worst_eof_ms, eof_ms);
+      ::close(c.fd[1]);
+    }
+    all_read.join();
+    stop = true;
+    signaller.join();
+    for (auto& st : ss) {  // the rest of each stream, up to its writer's EOF
+      unsigned char b[4096];
+      for (ssize_t n; (n = ::read(st->p.fd[0], b, sizeof b)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        ASSERT_GT(n, 0) << "errno " << errno;
+        take(st.get(), b, n);
+      }
+    }
+    for (auto& w : writers) w.join();
+    for (auto& st : ss) {
+      EXPECT_TRUE(st->order_ok);
+      EXPECT_EQ(st->got_sum, st->sent_sum);
+      ::close(st->p.fd[0]);
+      ::close(st->p.fd[1]);
+    }
+  });
+  ::sigaction(SIGUSR1, &old, nullptr);
+  std::printf("[figure] %s: %ld timeouts, %ld cancels, %ld EINTR, %ld closes in flight, %ld forks, worst EOF after "
+              "close %.2f ms\n",
+              GetParam(), timeouts.load(), cancels.load(), eintr.load(), closes, forks_ok, worst_eof_ms);
+  EXPECT_GT(timeouts.load(), 0);
+  EXPECT_GT(cancels.load(), 0);
+  if (kSignals) {
+    EXPECT_GT(eintr.load(), 0);
+  }
+  EXPECT_EQ(forks_ok, forks);
+  EXPECT_LT(worst_eof_ms, 100);
+  EXPECT_EQ(open_fds(), fds0);
+  EXPECT_EQ(ring_fds(), rings0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Lifecycle, ::testing::Values("epoll", "uring"),
