@@ -2,8 +2,8 @@
 // it is really chosen, the probe refuses it clearly under a seccomp filter
 // (auto and the default then run on epoll), and the end of a submitted read
 // — timeout, cancel, close, a signal, fork — loses no byte and leaks
-// nothing. The lifecycle
-// cases run on both backends: they must behave alike.
+// nothing. The lifecycle cases run on both backends: they must behave
+// alike.
 #include "helpers.hpp"
 
 #include <weft/errors.hpp>
