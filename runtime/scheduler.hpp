@@ -20,10 +20,13 @@
 //     millisecond while the run queue stays busy. So a yield costs no
 //     syscall, and busy fibers cannot starve I/O for long.
 //  5. The switch is Boost.Context's fcontext (make_fcontext/jump_fcontext),
-//     used directly rather than through boost::context::fiber: the switching fiber passes itself as the
-//     transfer's data, so the resumed side stores the suspended context in
-//     the right control block with one store; an ending fiber passes
-//     nullptr and the resumed side frees the dead stack.
+//     used directly rather than through boost::context::fiber: the switching
+//     fiber passes the address of its own context slot as the transfer's
+//     word, so the resumed side stores the suspended context with one store;
+//     odd words (an ending fiber, sanitizer builds) take a slow path that
+//     frees the dead stack (weft/detail/resume.hpp). this_fiber::yield()'s
+//     switch is a tail call (yield_tail()), so the yielding fiber later
+//     resumes straight in its caller, with no mispredicted return.
 //  6. errno and the C++ exception globals (__cxa_eh_globals) are saved and
 //     restored per fiber on every switch, both by the switching side just
 //     before the jump (the thread-locals are the same on both sides).
