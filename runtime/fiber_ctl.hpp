@@ -48,11 +48,14 @@ struct fiber_ctl : wait_ctx {
   // wait_ctx's cancel_requested): the first 64 bytes of the block.
   int saved_errno = 0;                  // errno while switched out
   fiber_state state = fiber_state::created;
+  sig_mode sig = sig_mode::none;        // current wait: do caught signals end it?
+  volatile bool sig_hit = false;        // a caught signal ends the current wait (signals.hpp)
+  bool is_main_ctx = false;             // the run() thread's own stack
   alignas(16) void* saved_eh[2] = {nullptr, nullptr};  // __cxa_eh_globals while switched out
   fiber_ctl* all_prev = nullptr;        // scheduler's list of live fibers
   fiber_ctl* all_next = nullptr;
   std::atomic<std::uint32_t> refs{0};   // handle + running
-  bool is_main_ctx = false;             // the run() thread's own stack
+  std::uint32_t spawn_line = 0;
   bool detached = false;                // under lk
   bool error_reported = false;          // under lk
   bool cancelled_exit = false;          // ended by weft::cancelled
@@ -60,8 +63,6 @@ struct fiber_ctl : wait_ctx {
   bool scope_armed = false;             // the armed deadline is the scope's
   bool shutdown_marked = false;         // cancelled by a shutdown round
   bool orphaned = false;                // left behind in a fork()ed child; never runs again
-  sig_mode sig = sig_mode::none;        // current wait: do caught signals end it?
-  volatile bool sig_hit = false;        // a caught signal ends the current wait (signals.hpp)
   const void* wait_sigmask = nullptr;   // sigset_t of the current wait, if it has one
   std::atomic<bool> finished{false};    // done() without the lock
   spinlock lk;                          // guards joiner, detached
@@ -76,8 +77,7 @@ struct fiber_ctl : wait_ctx {
   task_base* task = nullptr;
   boost::context::stack_context stack{};  // for dumps and overflow reports
   std::size_t stack_request = 0;        // requested usable size (0 = default)
-  const char* spawn_file = "";
-  std::uint32_t spawn_line = 0;
+  const char* spawn_file = "";          // with spawn_line (above, to fill a hole)
   std::exception_ptr error;             // what escaped the function
   void* thread_rec = nullptr;           // hooks/threads: the pthread record of a fiber that
                                         // pthread_create made (preload mode); owner thread only
