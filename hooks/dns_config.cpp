@@ -19,15 +19,26 @@ namespace {
 
 using words = std::vector<std::string>;
 
+// The thread's lookup number (new_lookup()); 0 before the first.
+thread_local unsigned long tl_lookup = 0;
+
 // A configuration file as last parsed on this thread, with the stat()
-// identity it had then: a lookup re-reads a file only when it changed.
+// identity it had then: a lookup re-reads a file only when it changed, and
+// stat()s it at most once (checked: the lookup that did).
 struct parsed_file {
   dev_t dev = 0;
   ino_t ino = 0;
   off_t size = -1;
   timespec mtime{};
   std::vector<words> lines;
+  unsigned long checked = 0;
 };
+
+// same_file() is true when st is the identity p was parsed with.
+bool same_file(const parsed_file& p, const struct stat& st) {
+  return p.dev == st.st_dev && p.ino == st.st_ino && p.size == st.st_size && p.mtime.tv_sec == st.st_mtim.tv_sec &&
+         p.mtime.tv_nsec == st.st_mtim.tv_nsec;
+}
 
 // parse() reads path into lines of words, comments removed.
 std::vector<words> parse(const char* path) {
@@ -52,17 +63,19 @@ std::vector<words> parse(const char* path) {
 template <class F>
 void read_lines(const char* path, F&& fn) {
   thread_local std::unordered_map<std::string, parsed_file> cache;
-  struct stat st {};
-  if (::stat(path, &st) != 0) {
-    cache.erase(path);
-    return;
+  auto it = cache.find(path);
+  if (it == cache.end() || it->second.checked != tl_lookup || tl_lookup == 0) {
+    struct stat st {};
+    if (::stat(path, &st) != 0) {
+      if (it != cache.end()) cache.erase(it);
+      return;
+    }
+    if (it == cache.end()) it = cache.emplace(path, parsed_file{}).first;
+    parsed_file& p = it->second;
+    if (!same_file(p, st)) p = parsed_file{st.st_dev, st.st_ino, st.st_size, st.st_mtim, parse(path)};
+    p.checked = tl_lookup;
   }
-  parsed_file& p = cache[path];
-  if (p.dev != st.st_dev || p.ino != st.st_ino || p.size != st.st_size || p.mtime.tv_sec != st.st_mtim.tv_sec ||
-      p.mtime.tv_nsec != st.st_mtim.tv_nsec) {
-    p = parsed_file{st.st_dev, st.st_ino, st.st_size, st.st_mtim, parse(path)};
-  }
-  for (const words& w : p.lines) fn(w);
+  for (const words& w : it->second.lines) fn(w);
 }
 
 // server_entry() turns one nameserver value into c-ares' "host:port" form;
@@ -89,36 +102,31 @@ std::string server_entry(const std::string& v, bool allow_port, const char* env_
   return v6 ? "[" + host + "]:" + port : host + ":" + port;
 }
 
-}  // namespace
+// The thread's resolv.conf as last parsed (load_resolv_conf()), with the
+// key it was parsed under and the lookup that last checked it.
+struct resolv_snapshot {
+  std::string key;
+  resolv_conf rc;
+  unsigned long checked = 0;
+  bool valid = false;
+  parsed_file id;        // the stat() identity the key was made from (no lines)
+  bool existed = false;
+  std::string path, port;  // resolv_conf_path(), WEFT_DNS_PORT then
+};
+thread_local resolv_snapshot tl_resolv;
 
-const char* resolv_conf_path() noexcept {
-  const char* p = std::getenv("WEFT_RESOLV_CONF");
-  return p && *p ? p : "/etc/resolv.conf";
-}
-
-std::string resolv_conf_key() {
-  std::string key = resolv_conf_path();
-  struct stat st {};
-  if (::stat(key.c_str(), &st) == 0)
-    key += "|" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "|" +
-           std::to_string(st.st_size) + "|" + std::to_string(st.st_ino);
-  const char* port = std::getenv("WEFT_DNS_PORT");
-  key += "|";
-  if (port) key += port;
-  return key;
-}
-
-resolv_conf load_resolv_conf() {
+// parse_resolv_conf() reads the file at path into a resolv_conf.
+resolv_conf parse_resolv_conf(const char* path) {
   resolv_conf rc;
   const char* custom = std::getenv("WEFT_RESOLV_CONF");
   bool allow_port = custom && *custom;
   const char* env_port = std::getenv("WEFT_DNS_PORT");
   int nservers = 0;
-  read_lines(resolv_conf_path(), [&](const std::vector<std::string>& w) {
+  for (const words& w : parse(path)) {
     if (w[0] == "nameserver" && w.size() >= 2) {
-      if (nservers >= 3) return;  // glibc's MAXNS
+      if (nservers >= 3) continue;  // glibc's MAXNS
       std::string e = server_entry(w[1], allow_port, env_port);
-      if (e.empty()) return;
+      if (e.empty()) continue;
       if (!rc.servers_csv.empty()) rc.servers_csv += ",";
       rc.servers_csv += e;
       ++nservers;
@@ -136,10 +144,54 @@ resolv_conf load_resolv_conf() {
         else if (o.rfind("attempts:", 0) == 0) rc.attempts = num("attempts:", 1, 5);
       }
     }
-  });
+  }
   if (rc.servers_csv.empty()) rc.servers_csv = server_entry("127.0.0.1", false, env_port);
   return rc;
 }
+
+// current_resolv() is tl_resolv brought up to date: at most one stat() of
+// resolv.conf per lookup, a parse only when its key changed.
+const resolv_snapshot& current_resolv() {
+  resolv_snapshot& s = tl_resolv;
+  if (s.valid && s.checked == tl_lookup && tl_lookup != 0) return s;
+  const char* path = resolv_conf_path();
+  struct stat st {};
+  bool exists = ::stat(path, &st) == 0;
+  const char* port = std::getenv("WEFT_DNS_PORT");
+  if (!port) port = "";
+  // The key (a string, for the channel to compare) is made only when the
+  // file or the variables changed.
+  if (!s.valid || exists != s.existed || (exists && !same_file(s.id, st)) || s.path != path || s.port != port) {
+    std::string key = path;
+    if (exists)
+      key += "|" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "|" +
+             std::to_string(st.st_size) + "|" + std::to_string(st.st_ino);
+    key += "|";
+    key += port;
+    s.rc = parse_resolv_conf(path);  // a missing file parses as empty: glibc's defaults
+    s.key = std::move(key);
+    s.existed = exists;
+    s.id = exists ? parsed_file{st.st_dev, st.st_ino, st.st_size, st.st_mtim, {}} : parsed_file{};
+    s.path = path;
+    s.port = port;
+    s.valid = true;
+  }
+  s.checked = tl_lookup;
+  return s;
+}
+
+}  // namespace
+
+void new_lookup() noexcept { ++tl_lookup; }
+
+const char* resolv_conf_path() noexcept {
+  const char* p = std::getenv("WEFT_RESOLV_CONF");
+  return p && *p ? p : "/etc/resolv.conf";
+}
+
+const std::string& resolv_conf_key() { return current_resolv().key; }
+
+const resolv_conf& load_resolv_conf() { return current_resolv().rc; }
 
 const char* hosts_path() noexcept {
   const char* p = std::getenv("WEFT_HOSTS");

@@ -1,7 +1,8 @@
 // hooks/dns_config.hpp — what the DNS hooks read from the system files:
 // resolv.conf (nameservers, search, ndots, timeout:, attempts:), the hosts
 // file and the `hosts:` line of nsswitch.conf. Plain file parsing, no
-// c-ares; callable from any thread (files are read on every call).
+// c-ares; callable from any thread. Parses are cached per thread; a file is
+// stat()ed again (and re-read if it changed) once per lookup: new_lookup().
 //
 // WEFT_RESOLV_CONF and WEFT_HOSTS name other files (tests). Only under
 // WEFT_RESOLV_CONF may a nameserver carry a port (`nameserver
@@ -24,14 +25,19 @@ struct resolv_conf {
   int attempts = 2;       // attempts:N, glibc caps at 5
 };
 
+// new_lookup() starts a lookup on this thread: the files (and WEFT_*
+// variables) are looked at again, once, by the calls that follow.
+void new_lookup() noexcept;
 // resolv_conf_path() is WEFT_RESOLV_CONF if set, else /etc/resolv.conf.
 const char* resolv_conf_path() noexcept;
-// load_resolv_conf() parses resolv_conf_path(); a missing file gives
-// glibc's defaults (nameserver 127.0.0.1).
-resolv_conf load_resolv_conf();
+// load_resolv_conf() is resolv_conf_path() parsed; a missing file gives
+// glibc's defaults (nameserver 127.0.0.1). The reference is to the
+// thread's cache: copy what must survive a wait (another fiber's lookup
+// may refresh it).
+const resolv_conf& load_resolv_conf();
 // resolv_conf_key() changes when the configuration may have changed
-// (path, file mtime and size, WEFT_DNS_PORT).
-std::string resolv_conf_key();
+// (path, file mtime, size and inode, WEFT_DNS_PORT); the same cache.
+const std::string& resolv_conf_key();
 
 // One address from the hosts file.
 struct host_addr {

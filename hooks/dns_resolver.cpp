@@ -47,11 +47,17 @@ struct channel {
   query* driver_q = nullptr;     // the driver's own query
   std::string key;               // resolv_conf_key() it was made from
   int outstanding = 0;           // requests whose callback has not run
-  // Requests in flight at once. c-ares 1.18 sends them all from one UDP
-  // socket per server, whose receive buffer (net.core.rmem_max, 208 KiB by
-  // default) drops answers beyond a few hundred arriving together; later
-  // lookups wait here for a slot (and count as in progress meanwhile).
-  static constexpr int max_in_flight = 64;
+  // Requests in flight at once; later lookups wait here for a slot (and
+  // count as in progress meanwhile). Both ends of a burst bound it: c-ares
+  // 1.18 sends every request from one UDP socket per server, and a small
+  // datagram takes about 830 bytes of a socket's receive buffer, so a
+  // server's socket with the default net.core.rmem_default (208 KiB) holds
+  // about 256 queries; beyond that a local server (dnsmasq) drops part of a
+  // burst, and each lost query costs a whole timeout. Our own socket asks
+  // for 1 MiB (capped by rmem_max, 208 KiB by default: about 500 answers).
+  // 192 in flight hide a 20 ms server's latency 192-fold: 1,000 names in
+  // about 0.1 s (docs/performance.md, "DNS against a server with latency").
+  static constexpr int max_in_flight = 192;
   weft::semaphore slots{max_in_flight};
   bool driving = false;          // a fiber is the driver
   std::vector<query*> waiting;   // fibers waiting for their query (hand-off)
@@ -103,7 +109,7 @@ std::unique_ptr<channel> make_channel(const std::string& key) {
   we.events = EPOLLIN;
   we.data.fd = c->wakefd;
   if (::epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &we) != 0) return nullptr;
-  resolv_conf rc = load_resolv_conf();
+  const resolv_conf& rc = load_resolv_conf();  // nothing here waits
   char lookups[] = "b";
   ares_options o{};
   o.sock_state_cb = sock_state;
@@ -115,13 +121,16 @@ std::unique_ptr<channel> make_channel(const std::string& key) {
   o.ndomains = 0;
   o.lookups = lookups;
   o.socket_receive_buffer_size = 1 << 20;  // a burst of answers must not be dropped
-  // No ARES_FLAG_STAYOPEN: c-ares then opens a UDP socket per burst of
-  // lookups and closes it when idle. Kept open, one socket takes every
-  // answer of a burst, and its receive buffer (capped by net.core.rmem_max)
-  // drops them when hundreds arrive at once; c-ares 1.18 has no
-  // ARES_OPT_UDP_MAX_QUERIES to spread them.
+  // ARES_FLAG_STAYOPEN: without it c-ares closes its UDP socket whenever no
+  // request is outstanding, and against a fast server (a loopback dnsmasq)
+  // that is after nearly every lookup: a socket, its options, its epoll
+  // registration and a close per lookup, about 12 syscalls. Every request
+  // of a burst goes out of the one socket either way (c-ares 1.18 has no
+  // ARES_OPT_UDP_MAX_QUERIES); max_in_flight keeps its answers within the
+  // receive buffer.
+  o.flags = ARES_FLAG_STAYOPEN;
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
-             ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_RCVBUF;
+             ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_RCVBUF | ARES_OPT_FLAGS;
   if (ares_init_options(&c->ch, &o, mask) != ARES_SUCCESS) {
     c->ch = nullptr;
     return nullptr;
@@ -138,7 +147,7 @@ channel* get_channel() {
   // one is left alone (destroying it would run those fibers' callbacks).
   static const int forget_in_child = pthread_atfork(nullptr, nullptr, [] { (void)tl_chan.c.release(); });
   (void)forget_in_child;
-  std::string key = resolv_conf_key();
+  const std::string& key = resolv_conf_key();
   auto& c = tl_chan.c;
   if (c && c->key != key && c->outstanding == 0 && !c->driving && c->waiting.empty()) c.reset();
   if (!c) c = make_channel(key);
@@ -190,16 +199,10 @@ int drive(channel& c, query& q) {
 // nobody else does. 0, or ECANCELED / ETIMEDOUT (q is then abandoned).
 int wait_query(channel& c, query& q) {
   if (q.done) return 0;
-  if (c.driving) {
-    // Keep the sockets drained while many fibers submit; if that finished
-    // the driver's own query, wake it (it waits on the sockets, not on its
-    // event).
-    pump(c);
-    if (c.driver_q && c.driver_q->done) {
-      std::uint64_t one = 1;
-      WEFT_REAL(write)(c.wakefd, &one, sizeof one);
-    }
-  }
+  // No pump() here while another fiber drives: the driver takes the
+  // answers in batches when the poller wakes it (max_in_flight keeps them
+  // within the socket's buffer meanwhile). A pump per submitted lookup cost
+  // an epoll_pwait and a failed recvfrom per lookup.
   c.waiting.push_back(&q);
   int err = 0;
   while (!q.done) {
@@ -466,6 +469,7 @@ void sort_addrs(std::vector<host_addr>& v) {
 }
 
 name_result lookup_name(const char* name, int family) {
+  new_lookup();
   name_result r;
   r.eai = EAI_NONAME;
   for (const std::string& src : hosts_sources()) {
@@ -491,6 +495,7 @@ name_result lookup_name(const char* name, int family) {
 }
 
 addr_result lookup_addr(int family, const void* addr) {
+  new_lookup();
   addr_result r;
   r.eai = EAI_NONAME;
   for (const std::string& src : hosts_sources()) {

@@ -172,19 +172,6 @@ bool in_fiber() noexcept {
 
 namespace this_fiber {
 
-void yield() {
-  scheduler* s = scheduler::current();
-  if (!s) {
-    std::this_thread::yield();
-    return;
-  }
-  // Only cancellation interrupts a yield (it is not a wait, so no deadline
-  // applies); reading the flag keeps the common path free of clock reads.
-  if (__builtin_expect(s->running()->cancel_requested.load(std::memory_order_relaxed), 0) && s->unwinding() == 0)
-    throw cancelled();
-  s->yield();
-}
-
 void detail_::sleep_until_ns(weft::detail::ns_t deadline) {
   weft::detail::waiter w;
   weft::detail::wake r = weft::detail::block_local(w, {.deadline = deadline, .reason = weft::detail::wait_reason::sleep});

@@ -34,6 +34,7 @@
 #include <boost/context/stack_context.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <source_location>
@@ -51,11 +52,18 @@ struct fiber_ctl : wait_ctx {
   void* fctx = nullptr;                 // saved fcontext while not running
   scheduler* sched = nullptr;           // owner: fixed at first run (scheduler::prepare), nullptr before
   fiber_ctl* run_next = nullptr;        // run queue / remote queue link
+  // The switch reads and writes only the fields up to saved_eh (with
+  // wait_ctx's cancel_requested): the first 64 bytes of the block.
+  int saved_errno = 0;                  // errno while switched out
+  fiber_state state = fiber_state::created;
+  sig_mode sig = sig_mode::none;        // current wait: do caught signals end it?
+  volatile bool sig_hit = false;        // a caught signal ends the current wait (signals.hpp)
+  bool is_main_ctx = false;             // the run() thread's own stack
+  alignas(16) void* saved_eh[2] = {nullptr, nullptr};  // __cxa_eh_globals while switched out
   fiber_ctl* all_prev = nullptr;        // scheduler's list of live fibers
   fiber_ctl* all_next = nullptr;
   std::atomic<std::uint32_t> refs{0};   // handle + running
-  fiber_state state = fiber_state::created;
-  bool is_main_ctx = false;             // the run() thread's own stack
+  std::uint32_t spawn_line = 0;
   bool detached = false;                // under lk
   bool error_reported = false;          // under lk
   bool cancelled_exit = false;          // ended by weft::cancelled
@@ -63,8 +71,6 @@ struct fiber_ctl : wait_ctx {
   bool scope_armed = false;             // the armed deadline is the scope's
   bool shutdown_marked = false;         // cancelled by a shutdown round
   bool orphaned = false;                // left behind in a fork()ed child; never runs again
-  sig_mode sig = sig_mode::none;        // current wait: do caught signals end it?
-  volatile bool sig_hit = false;        // a caught signal ends the current wait (signals.hpp)
   const void* wait_sigmask = nullptr;   // sigset_t of the current wait, if it has one
   std::atomic<bool> finished{false};    // done() without the lock
   spinlock lk;                          // guards joiner, detached
@@ -79,10 +85,7 @@ struct fiber_ctl : wait_ctx {
   task_base* task = nullptr;
   boost::context::stack_context stack{};  // for dumps and overflow reports
   std::size_t stack_request = 0;        // requested usable size (0 = default)
-  const char* spawn_file = "";
-  std::uint32_t spawn_line = 0;
-  int saved_errno = 0;                  // errno while switched out
-  void* saved_eh[2] = {nullptr, nullptr};  // __cxa_eh_globals while switched out
+  const char* spawn_file = "";          // with spawn_line (above, to fill a hole)
   std::exception_ptr error;             // what escaped the function
   void* thread_rec = nullptr;           // hooks/threads: the pthread record of a fiber that
                                         // pthread_create made (preload mode); owner thread only
@@ -92,6 +95,11 @@ struct fiber_ctl : wait_ctx {
 
   fiber_ctl() : wait_ctx{true} {}
 };
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"  // GCC lays out fiber_ctl like a standard-layout type
+static_assert(offsetof(fiber_ctl, saved_eh) + sizeof(fiber_ctl::saved_eh) <= 64,
+              "the fields the switch touches fit in the block's first 64 bytes");
+#pragma GCC diagnostic pop
 
 // set_state() moves f to `to`, asserting the transition is legal.
 [[noreturn]] void bad_transition(const fiber_ctl* f, fiber_state to) noexcept;

@@ -2,8 +2,8 @@
 //
 // Design: Debian's Boost.Context is an fcontext build without sanitizer
 // hooks, so the scheduler calls these helpers around each of its own
-// switches (switch_to, finish, and after_switch, which every resumed fiber
-// and fiber_entry run). In builds without -fsanitize=address/thread (GCC
+// switches (jump_to, finish, and resume_slow, which every resumed fiber
+// and fiber_entry run: scheduler.hpp resume_word()). In builds without -fsanitize=address/thread (GCC
 // defines __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__) they are empty inline
 // functions and fiber_san is an empty member, so normal builds pay nothing.
 //   ASan: start_switch_fiber(&fake, bottom, size) names the stack we go to
@@ -15,6 +15,7 @@
 //   own), switched to before each jump; an ended fiber's TSan fiber is
 //   destroyed by the next fiber to run, once off that stack.
 #pragma once
+#include <cerrno>
 #include <cstddef>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -95,8 +96,12 @@ inline void san_ending([[maybe_unused]] fiber_san& s) noexcept {
 }
 
 // san_after_switch(self, from) runs first thing in the resumed fiber; from
-// is the fiber we came from, or nullptr if it ended.
+// is the fiber we came from, or nullptr if it ended. It keeps errno: the
+// switching side has already loaded the resumed fiber's.
 inline void san_after_switch([[maybe_unused]] fiber_san& self, [[maybe_unused]] fiber_san* from) noexcept {
+#if defined(WEFT_ASAN) || defined(WEFT_TSAN)
+  int saved_errno = errno;
+#endif
 #ifdef WEFT_ASAN
   const void* b = nullptr;
   std::size_t n = 0;
@@ -111,6 +116,9 @@ inline void san_after_switch([[maybe_unused]] fiber_san& self, [[maybe_unused]] 
     san_detail::tl_dead_tsan = nullptr;
     __tsan_destroy_fiber(dead);
   }
+#endif
+#if defined(WEFT_ASAN) || defined(WEFT_TSAN)
+  errno = saved_errno;
 #endif
 }
 

@@ -225,7 +225,7 @@ void scheduler::mark_unstarted_cancelled() noexcept {
 // that switched to it.
 void scheduler::fiber_entry(ctxd::transfer_t t) noexcept {
   scheduler* s = tl_sched;
-  s->after_switch(t.fctx, t.data);
+  resumed({t.fctx, t.data});
   fiber_ctl* f = s->running_;
   if (f->cancel_requested.load(std::memory_order_seq_cst)) {  // seq_cst: see prepare()
     f->error = std::make_exception_ptr(cancelled());  // cancelled before it ever ran
@@ -267,15 +267,16 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   bool round_over = f->shutdown_marked && --round_live_ == 0;
   if (live_ == 0 && root_orphaned_) std::exit(0);  // a fork()ed child's last fiber ended (process.hpp)
   if (round_over || live_ == 0) wake_shutdown();
-  dead_stack_ = f->stack;  // freed by after_switch(), once off this stack
+  dead_stack_ = f->stack;  // freed by resume_slow(), once off this stack
   san_ending(f->san);
   release_ref(f);          // the running reference; the block may be freed here
 
   fiber_ctl* next = pick();
   running_ = next;
   set_state(next, fiber_state::running);
+  load_tls(next);
   san_before_switch(nullptr, next->san);
-  ctxd::jump_fcontext(next->fctx, nullptr);
+  ctxd::jump_fcontext(next->fctx, reinterpret_cast<void*>(1));  // "ended" (resume.hpp)
   __builtin_unreachable();
 }
 

@@ -22,12 +22,16 @@
 //     millisecond while the run queue stays busy. So a yield costs no
 //     syscall, and busy fibers cannot starve I/O for long.
 //  5. The switch is Boost.Context's fcontext (make_fcontext/jump_fcontext),
-//     used directly rather than through boost::context::fiber: the switching fiber passes itself as the
-//     transfer's data, so the resumed side stores the suspended context in
-//     the right control block with one store; an ending fiber passes
-//     nullptr and the resumed side frees the dead stack.
+//     used directly rather than through boost::context::fiber: the switching
+//     fiber passes the address of its own context slot as the transfer's
+//     word, so the resumed side stores the suspended context with one store;
+//     odd words (an ending fiber, sanitizer builds) take a slow path that
+//     frees the dead stack (weft/detail/resume.hpp). this_fiber::yield()'s
+//     switch is a tail call (yield_tail()), so the yielding fiber later
+//     resumes straight in its caller, with no mispredicted return.
 //  6. errno and the C++ exception globals (__cxa_eh_globals) are saved and
-//     restored per fiber on every switch.
+//     restored per fiber on every switch, both by the switching side just
+//     before the jump (the thread-locals are the same on both sides).
 //  7. The run() thread's own stack is the "main context": a fiber_ctl that
 //     is not counted as live, parks in join() and at shutdown.
 #pragma once
@@ -37,6 +41,7 @@
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
 
+#include <weft/detail/resume.hpp>
 #include <weft/run.hpp>
 
 #include <boost/context/detail/fcontext.hpp>
@@ -128,17 +133,17 @@ class scheduler {
   // interruptible wait. Scheduler thread.
   void deliver_cancel(fiber_ctl* f) noexcept;
 
-  // yield() requeues the running fiber behind the others. Scheduler thread.
-  void yield() noexcept {
-    fiber_ctl* self = running_;
-    self->state = fiber_state::ready;  // running -> ready: always legal
-    runq_.push(self);
-    fiber_ctl* next = pick();
-    if (next == self) {
-      self->state = fiber_state::running;
-      return;
-    }
-    switch_to(next);
+  // yield() requeues the running fiber behind the others and runs the
+  // first of them; with none ready it returns at once. Scheduler thread.
+  void yield() noexcept { resumed(yield_tail(running_)); }
+  // yield_tail(self) is yield() for the running fiber `self` up to the
+  // switch, which it ends with as a tail call (weft/detail/resume.hpp);
+  // its result goes to resumed(). The maintenance pick is a tail call too,
+  // so the fast path keeps nothing in callee-saved registers. Scheduler
+  // thread: yield(), and yield_switch() (runtime/yield.cpp).
+  __attribute__((always_inline)) resume_info yield_tail(fiber_ctl* self) noexcept {
+    if (__builtin_expect(tick_expired(), 0)) return yield_maintained(self);
+    return yield_now(self);
   }
   // safe_point() is a point where the running fiber may be preempted: the
   // hooks call it from libc calls that do not wait (sigaction, raise...).
@@ -161,7 +166,7 @@ class scheduler {
       self->state = fiber_state::running;
       return;
     }
-    switch_to(next);
+    switch_to(self, next);
   }
   // arm_timer()/disarm_timer() manage the running fiber's deadline.
   void arm_timer(fiber_ctl* f, ns_t deadline);
@@ -205,7 +210,7 @@ class scheduler {
   // progress() changes whenever the carrier picks a fiber; idle() is true
   // while it blocks in the poller. Any thread (the blocking monitor).
   std::uint64_t progress() const noexcept {
-    return std::uint64_t(maintains_.load(std::memory_order_relaxed)) << 8 | tick_.load(std::memory_order_relaxed);
+    return std::uint64_t(maintains_.load(std::memory_order_relaxed)) << 8 | __atomic_load_n(&tick_, __ATOMIC_RELAXED);
   }
   bool idle() const noexcept { return polling_.load(std::memory_order_relaxed); }
   // Addresses of the live-fiber list head and of running_, published for
@@ -242,12 +247,21 @@ class scheduler {
       if (f && !(head = f->run_next)) tail = nullptr;
       return f;
     }
+    // rotate(f) pops the head and pushes f behind the rest, in one pass;
+    // the queue must not be empty.
+    void rotate(fiber_ctl* f) noexcept {
+      fiber_ctl* h = head->run_next;
+      f->run_next = nullptr;
+      tail->run_next = f;
+      tail = f;
+      head = h ? h : f;
+    }
     bool empty() const noexcept { return head == nullptr; }
   };
 
   fiber_ctl* running_ = nullptr;
-  run_queue runq_;
   timer_heap timers_;
+  run_queue runq_;  // not next to running_: GCC would merge their stores into a slower vector store
   stack_pool stacks_;
   std::unique_ptr<poller> poller_;
   signal_state signals_;
@@ -255,9 +269,12 @@ class scheduler {
   fiber_ctl* all_head_ = nullptr;
   std::size_t live_ = 0;
   waiter* all_done_ = nullptr;  // main context waiting in shutdown()
-  // Picks since the last maintain() and maintain() calls: relaxed atomics
-  // (plain loads/stores) so the blocking monitor may read them.
-  std::atomic<std::uint32_t> tick_{0};
+  // tick_: picks left until the next maintain() (counts down from
+  // maintain_every); maintains_: maintain() calls. Written by this thread
+  // only, read by the blocking monitor with relaxed atomic loads; tick_ is
+  // a plain word so that a pick counts with one `decl` (tick_expired()).
+  static constexpr std::uint32_t maintain_every = 61;  // picks between clock reads
+  std::uint32_t tick_ = maintain_every;
   std::atomic<std::uint32_t> maintains_{0};
   ns_t coarse_now_ = 0;
   ns_t last_poll_ = 0;
@@ -301,17 +318,29 @@ class scheduler {
   // pick() returns the next fiber to run, doing idle work (and blocking in
   // the poller) while none is ready.
   fiber_ctl* pick() noexcept {
-    std::uint32_t t = tick_.load(std::memory_order_relaxed) + 1;
-    tick_.store(t, std::memory_order_relaxed);
-    if (__builtin_expect(t >= maintain_every, 0)) {
-      tick_.store(0, std::memory_order_relaxed);
-      maintain(false);
-    }
+    if (__builtin_expect(tick_expired(), 0)) maintain(false);
     if (fiber_ctl* f = runq_.pop()) return f;
     return pick_slow();
   }
+  // tick_expired() counts one pick; every maintain_every-th it restarts the
+  // count and returns true (the caller then runs maintain(false)).
+  bool tick_expired() noexcept {
+#if defined(__x86_64__)
+    // One instruction, a relaxed read-modify-write by the only writer; an
+    // asm statement touches no other memory, so the compiler keeps the
+    // switch's other loads (GCC treats every __atomic access as a barrier).
+    bool zero;
+    asm("decl %0" : "+m"(tick_), "=@ccz"(zero));
+#else
+    std::uint32_t t = tick_ - 1;
+    __atomic_store_n(&tick_, t, __ATOMIC_RELAXED);
+    bool zero = t == 0;
+#endif
+    if (__builtin_expect(!zero, 1)) return false;
+    __atomic_store_n(&tick_, maintain_every, __ATOMIC_RELAXED);
+    return true;
+  }
   fiber_ctl* pick_slow() noexcept;
-  static constexpr std::uint32_t maintain_every = 61;  // picks between clock reads
   void maintain(bool may_block) noexcept;
   void fire_timers(ns_t now) noexcept;
   void drain_remote() noexcept;
@@ -342,45 +371,80 @@ class scheduler {
   // complete() publishes f's end: done state, joiner woken, escape reported.
   void complete(fiber_ctl* f) noexcept;
   void kick() noexcept;
-  // switch_to() saves the running fiber and resumes `next`; inlined into
-  // yield() and park(), the two hot callers.
-  __attribute__((always_inline)) void switch_to(fiber_ctl* next) noexcept {
-    fiber_ctl* self = running_;
-    save_tls(self);
+  // yield_now() is yield_tail() after the pick's tick: rotate the run
+  // queue and switch to its head; with none, "resume" self at once.
+  // yield_maintained(): the same after maintain(false), out of line.
+  __attribute__((always_inline)) resume_info yield_now(fiber_ctl* self) noexcept {
+    fiber_ctl* next = runq_.head;
+    if (!next) return stay(self);  // nothing else to run
+    self->state = fiber_state::ready;  // running -> ready: always legal
+    runq_.rotate(self);
+    return jump_to(self, next);
+  }
+  [[gnu::noinline]] resume_info yield_maintained(fiber_ctl* self) noexcept {
+    maintain(false);
+    return yield_now(self);
+  }
+  // stay(self) is the result of a switch that did not happen: resumed()
+  // stores self's (stale) context back into its own slot. Out of line:
+  // every path of yield_tail() then ends in a call, which keeps GCC from
+  // merging the paths' results and losing the switch's tail call.
+  [[gnu::noinline]] static resume_info stay(fiber_ctl* self) noexcept { return {self->fctx, &self->fctx}; }
+  // switch_to(self, next) suspends the running fiber `self` and resumes
+  // `next`; inlined into park(). jump_to() is the switch itself, for a
+  // caller that gives its result to resumed() (or returns it to a caller
+  // that does). The switching side does all the bookkeeping before the
+  // jump (running_, states, errno and exception state swapped to next's),
+  // so the resumed side needs nothing kept across the jump but the pair
+  // the jump hands it.
+  __attribute__((always_inline)) void switch_to(fiber_ctl* self, fiber_ctl* next) noexcept {
+    resumed(jump_to(self, next));
+  }
+  __attribute__((always_inline)) resume_info jump_to(fiber_ctl* self, fiber_ctl* next) noexcept {
     running_ = next;
     if (__builtin_expect(next->state > fiber_state::ready, 0)) bad_transition(next, fiber_state::running);
     next->state = fiber_state::running;
     san_before_switch(&self->san, next->san);  // sanitizer.hpp; nothing in normal builds
-    boost::context::detail::transfer_t t = boost::context::detail::jump_fcontext(next->fctx, self);
-    after_switch(t.fctx, t.data);
+    swap_tls(self, next);
+    return jump_resume(next->fctx, resume_word(self));
   }
-  // after_switch() runs in the fiber just resumed: it stores the context we
-  // came from in its control block, or frees its stack if it ended (an
-  // ontop_fcontext cannot do that, since boost's trampoline does not pass
-  // the ontop function's result on to a fresh context), and restores this
-  // fiber's errno and exception state.
-  __attribute__((always_inline)) void after_switch(void* from_fctx, void* from) noexcept {
-    san_after_switch(running_->san, from ? &static_cast<fiber_ctl*>(from)->san : nullptr);
-    if (__builtin_expect(from != nullptr, 1)) static_cast<fiber_ctl*>(from)->fctx = from_fctx;
-    else if (dead_stack_.sp) free_dead_stack();
-    load_tls(running_);
+  // resume_word(self) is the word a switch away from `self` hands the
+  // resumed side (weft/detail/resume.hpp): the address of self's context
+  // slot, or, where the sanitizers must hear of the switch, self's block
+  // address + 1. A fiber that ends passes 1 (finish()).
+  static void* resume_word(fiber_ctl* self) noexcept {
+    if constexpr (sanitized) return reinterpret_cast<char*>(self) + 1;
+    return &self->fctx;
   }
+  // jump_resume() is Boost.Context's jump_fcontext, declared with the
+  // public result type so that a jump can be the tail call of a function
+  // returning resume_info (the two are the same two-register pair).
+  static resume_info jump_resume(void* to, void* word) noexcept __asm__("jump_fcontext");
+  // resume_slow() is finish_resume(): for an odd word, the sanitizer hooks
+  // and, after a fiber ended, its stack freed (an ontop_fcontext cannot do
+  // that, since boost's trampoline does not pass the ontop function's
+  // result on to a fresh context). Scheduler thread, first thing after a
+  // switch.
+  static void resume_slow(resume_info r) noexcept;
+  friend void finish_resume(resume_info r) noexcept;
   void free_dead_stack() noexcept;
   void drop_all_but_running() noexcept;
   void slow_safe_point() noexcept;
-  void save_tls(fiber_ctl* f) noexcept {
+  // swap_tls(from, to) saves the thread's errno and __cxa_eh_globals (two
+  // words, copied as one 16-byte move) into `from` and loads `to`'s; just
+  // before the jump from `from` to `to`. load_tls(): the loading half, for
+  // a switch away from a fiber that ends.
+  void swap_tls(fiber_ctl* from, fiber_ctl* to) noexcept {
     int* e = errno_ptr_;
     void** eh = eh_ptr_;
-    f->saved_errno = *e;
-    f->saved_eh[0] = eh[0];
-    f->saved_eh[1] = eh[1];
+    from->saved_errno = *e;
+    *e = to->saved_errno;
+    __builtin_memcpy(from->saved_eh, eh, sizeof from->saved_eh);
+    __builtin_memcpy(eh, to->saved_eh, sizeof to->saved_eh);
   }
-  void load_tls(fiber_ctl* f) noexcept {
-    int* e = errno_ptr_;
-    void** eh = eh_ptr_;
-    *e = f->saved_errno;
-    eh[0] = f->saved_eh[0];
-    eh[1] = f->saved_eh[1];
+  void load_tls(fiber_ctl* to) noexcept {
+    *errno_ptr_ = to->saved_errno;
+    __builtin_memcpy(eh_ptr_, to->saved_eh, sizeof to->saved_eh);
   }
   void link(fiber_ctl* f) noexcept;
   void unlink(fiber_ctl* f) noexcept;

@@ -6,6 +6,7 @@
 // as a dropped gevent Greenlet does.
 #pragma once
 #include <weft/detail/export.hpp>
+#include <weft/detail/resume.hpp>
 #include <weft/detail/wait.hpp>
 #include <weft/errors.hpp>
 
@@ -229,7 +230,8 @@ namespace this_fiber {
 
 // yield() lets every other ready fiber run once, then returns. It is a
 // cancellation point. On a plain thread it calls std::this_thread::yield().
-WEFT_API void yield();
+// Inline: see weft/detail/resume.hpp for why.
+inline void yield() { weft::detail::resumed(weft::detail::yield_switch()); }
 
 namespace detail_ {
 WEFT_API void sleep_until_ns(weft::detail::ns_t deadline);
