@@ -8,6 +8,7 @@
 // wait is already over: a pending cancel or an expired scope deadline
 // "self-claims" the waiter, so the caller returns without parking. See weft/detail/wait.hpp
 // for the claim protocol.
+#include "deadlock.hpp"
 #include "scheduler.hpp"
 
 #include <weft/errors.hpp>
@@ -64,7 +65,10 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   f->wait_since = s->coarse_now();
   if (dl != no_deadline) s->arm_timer(f, dl);
   if (lk) lk->unlock();
+  unsigned internal = f->is_main_ctx ? 0 : internal_wait(o.reason, dl, o.sig, o.sigmask);  // deadlock.hpp
+  tl_internal_parks += internal;
   s->park();
+  tl_internal_parks -= internal;
   s->disarm_timer(f);
   if (mask_waiter) s->signals().remove_mask_waiter(f);
   if (s->signals().directed_hit == f) s->signals().directed_hit = nullptr;  // woken otherwise first
