@@ -9,6 +9,7 @@
 // "self-claims" the waiter, so the caller returns without parking. See weft/detail/wait.hpp
 // for the claim protocol.
 #include "deadlock.hpp"
+#include "loop_guard.hpp"
 #include "scheduler.hpp"
 
 #include <weft/errors.hpp>
@@ -52,6 +53,11 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   if (self_claim(w, f, intr, dl, scope)) {
     if (lk) lk->unlock();
     return w.state.load(std::memory_order_relaxed);
+  }
+  if (__builtin_expect(f == tl_callback_fiber, 0) && intr && claim(w, wake::cancelled)) {
+    tl_callback_blocked = true;  // a loop callback must not park (loop_guard.hpp)
+    if (lk) lk->unlock();
+    return wake::cancelled;
   }
   f->cur_waiter = &w;
   f->sig = o.sig;
@@ -216,6 +222,10 @@ void wake_up(wait_ctx* owner) noexcept {
 }
 
 void raise(wake why) {
+  if (why == wake::cancelled && tl_callback_blocked) {
+    tl_callback_blocked = false;
+    throw usage_error("weft::loop: a watcher's callback made a blocking call (callbacks run on the carrier's loop and must not wait)");
+  }
   if (why == wake::scope_timeout) throw timed_out();
   if (why == wake::cancelled) throw cancelled();
 }
