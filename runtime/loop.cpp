@@ -81,6 +81,11 @@
 namespace weft::detail {
 __attribute__((tls_model("initial-exec"))) constinit thread_local fiber_ctl* tl_callback_fiber = nullptr;
 __attribute__((tls_model("initial-exec"))) constinit thread_local bool tl_callback_blocked = false;
+
+void callback_parks(wait_reason r) noexcept {
+  log_printf("weft: a loop watcher's callback waits (%s) in a wait that cannot be refused: the carrier's loop "
+             "stalls until it ends (callbacks must not block)\n", reason_name(r));
+}
 }  // namespace weft::detail
 
 namespace weft::loop::detail {
@@ -258,7 +263,11 @@ void call(watch& w, F&& f) {
     stop(&w);
   }
   weft::detail::tl_callback_fiber = nullptr;
-  weft::detail::tl_callback_blocked = false;
+  if (weft::detail::tl_callback_blocked) {  // refused, and nobody threw usage_error (a hooked call)
+    weft::detail::tl_callback_blocked = false;
+    weft::detail::log_printf("weft: a loop watcher's callback made a blocking call; it was refused "
+                             "(usage error: callbacks must not block)\n");
+  }
 }
 
 // prune() drops stopped watchers from the lists; after a stop on another

@@ -6,10 +6,13 @@
 // of that fiber ends at once, self-claimed as `cancelled` exactly as a
 // pending cancel would (so every primitive unwinds its queue as usual),
 // with tl_callback_blocked set; raise() then throws usage_error instead of
-// cancelled. A non-interruptible wait (weft::mutex::lock) cannot end
-// early without breaking its caller: it parks, and the dispatcher reports
-// the blocked callback on the log when it returns.
+// cancelled. A hooked call (read on a blocking fd) gets the hooks' answer
+// to a cancelled wait, -1 with ECANCELED, and the dispatcher logs the
+// refusal when the callback returns with the flag still set. A
+// non-interruptible wait (weft::mutex::lock) cannot end early without
+// breaking its caller: it parks, stalling the loop, and is logged.
 #pragma once
+#include <weft/detail/wait.hpp>
 
 namespace weft::detail {
 
@@ -21,5 +24,8 @@ extern __attribute__((tls_model("initial-exec"))) thread_local fiber_ctl* tl_cal
 // Set by fiber_block when it refused a callback's wait; read and cleared
 // by raise() and the dispatcher. Carrier thread only.
 extern __attribute__((tls_model("initial-exec"))) thread_local bool tl_callback_blocked;
+// callback_parks() logs that a callback parks in a wait that cannot be
+// refused (reason r). Carrier thread, from fiber_block.
+void callback_parks(wait_reason r) noexcept;
 
 }  // namespace weft::detail

@@ -54,10 +54,13 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
     if (lk) lk->unlock();
     return w.state.load(std::memory_order_relaxed);
   }
-  if (__builtin_expect(f == tl_callback_fiber, 0) && intr && claim(w, wake::cancelled)) {
-    tl_callback_blocked = true;  // a loop callback must not park (loop_guard.hpp)
-    if (lk) lk->unlock();
-    return wake::cancelled;
+  if (__builtin_expect(f == tl_callback_fiber, 0)) {  // a loop callback must not park (loop_guard.hpp)
+    if (intr && claim(w, wake::cancelled)) {
+      tl_callback_blocked = true;
+      if (lk) lk->unlock();
+      return wake::cancelled;
+    }
+    callback_parks(o.reason);
   }
   f->cur_waiter = &w;
   f->sig = o.sig;
