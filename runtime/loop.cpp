@@ -4,9 +4,11 @@
 // Design notes
 //  1. One dispatcher per carrier, a fiber. The first watcher made on a
 //     carrier creates that carrier's loop_state and starts its dispatcher
-//     there (scheduler::start: never placed on another carrier); the
-//     dispatcher ends when the carrier has no active watcher left (and at
-//     the run's shutdown, when it is cancelled). Callbacks run on the
+//     there (scheduler::start: never placed on another carrier). With no
+//     active watcher left the dispatcher waits on an event (an internal
+//     wait, so the deadlock check still sees a stuck run) until the next
+//     watcher; the loop and its dispatcher end with the run's shutdown,
+//     which cancels it. Callbacks run on the
 //     dispatcher's stack, one after another, without a fiber per watcher:
 //     a watcher costs a small record, and a batch of ready watchers costs
 //     one wake-up of the dispatcher.
@@ -58,6 +60,7 @@
 #include <weft/io.hpp>
 #include <weft/loop.hpp>
 #include <weft/signal.hpp>
+#include <weft/sync.hpp>
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -143,6 +146,8 @@ struct loop_state {
   int ep = -1;   // the loop's epoll set
   int evfd = -1; // eventfd for async, signals and remote stops
   bool running = false;              // a dispatcher runs (or is about to)
+  bool in_wait = false;              // the dispatcher is parked in wait_fd
+  weft::event idle_ev;               // set while there are watchers (the idle dispatcher waits on it)
   std::size_t active = 0;            // counted watchers
   bool dirty = false;                // a watcher stopped: prune the lists
   std::atomic<bool> dirty_remote{false};
@@ -229,18 +234,23 @@ loop_state& this_loop(const char* what) {
 
 // added() counts a new watcher w in L.
 std::shared_ptr<watch> added(loop_state& L, std::shared_ptr<watch> w) {
-  ++L.active;
+  if (L.active++ == 0) L.idle_ev.set();  // wakes an idle dispatcher (a local wake-up, no syscall)
   return w;
 }
 
-// uncount() takes w out of its loop's count (carrier only); the last one
-// kicks the dispatcher so that it ends.
+// counted_out() lowers L's count; the last one kicks a dispatcher parked
+// in wait_fd so that it goes idle (note 1). Carrier only.
+void counted_out(loop_state& L) noexcept {
+  if (--L.active == 0 && L.in_wait) kick(L);
+}
+
+// uncount() takes w out of its loop's count (carrier only).
 void uncount(watch& w) noexcept {
   if (!w.counted) return;
   w.counted = false;
   loop_state& L = *w.loop;
   L.dirty = true;
-  if (--L.active == 0) kick(L);
+  counted_out(L);
 }
 
 // call() runs a callback as note 8 requires.
@@ -394,7 +404,13 @@ void dispatcher_main() {
     for (;;) {
       if (L.dirty_remote.exchange(false, std::memory_order_acq_rel)) prune(L, true);
       else if (L.dirty) prune(L, false);
-      if (L.active == 0) break;
+      if (L.active == 0) {
+        // Idle (note 1): an internal wait, so a stuck run is still reported
+        // (deadlock.hpp); a new watcher sets the event.
+        L.idle_ev.clear();
+        L.idle_ev.wait();
+        continue;
+      }
       bool ran = fire_timers(L);
       int n = io_pass(L);
       if (!L.idles.empty()) {
@@ -415,14 +431,15 @@ void dispatcher_main() {
         if (L.dirty || L.active == 0) continue;
       }
       ns_t dl = L.timers.empty() ? weft::detail::no_deadline : L.timers.front().at;
+      L.in_wait = true;
       weft::detail::wake r = weft::detail::wait_fd(L.ep, io_event::readable, dl);
+      L.in_wait = false;
       if (r == weft::detail::wake::cancelled || r == weft::detail::wake::scope_timeout) break;
     }
   } catch (const weft::cancelled&) {
   }
-  // Ends with the run (cancelled) or with its last watcher: a later watcher
-  // starts a new dispatcher (and, if this loop is gone, a new loop).
-  // Watchers still active (cancelled at shutdown) keep this loop through
+  // Ends with the run (cancelled): a later watcher (another run on this
+  // thread) makes a new loop. Watchers still active (cancelled at shutdown) keep this loop through
   // their handles only; stop() on them then just marks them.
   L.running = false;
   release_all(L);
@@ -459,7 +476,7 @@ void stop(watch* w) noexcept {
       uncount(*w);  // and the lists are pruned at the next pass
     } else if (w->counted) {  // its heap entry goes at its deadline (note 4)
       w->counted = false;
-      if (--L.active == 0) kick(L);
+      counted_out(L);
     }
   } else {
     L.dirty_remote.store(true, std::memory_order_release);
