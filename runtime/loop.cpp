@@ -517,7 +517,7 @@ std::shared_ptr<watch> make_timer(ns_t after, ns_t repeat, std::function<void()>
   w->self = w;
   L.timers.push_back({at, ++L.seq, w.get()});
   std::push_heap(L.timers.begin(), L.timers.end(), std::greater<>());
-  if (L.timers.front().w == w.get() && L.timers.size() > 1) kick(L);  // an earlier deadline than the dispatcher waits for
+  if (L.in_wait && L.timers.front().w == w.get()) kick(L);  // the parked dispatcher's deadline is later (or none)
   return added(L, std::move(w));
 }
 
@@ -570,7 +570,7 @@ std::shared_ptr<watch> make_idle(std::function<void()> cb) {
   auto w = make(kind::idle, L);
   w->on_plain = std::move(cb);
   L.idles.push_back(w);
-  kick(L);  // a parked dispatcher must start its idle passes
+  if (L.in_wait) kick(L);  // a parked dispatcher must start its idle passes
   return added(L, std::move(w));
 }
 

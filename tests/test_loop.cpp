@@ -126,6 +126,47 @@ TEST(Loop, IoFromFibersEachEventOnce) {
   });
 }
 
+TEST(Loop, TimerAddedWhileTheLoopWaitsOnAnFd) {
+  weft::run([] {
+    pipe_pair p;
+    auto w = weft::loop::io(p.r, weft::loop::readable, [&](unsigned) { p.drain(); });
+    weft::this_fiber::sleep_for(5ms);  // the dispatcher parks, no deadline
+    int fired = 0;
+    auto t0 = steady::now();
+    auto t = weft::loop::timer(2ms, 0ms, [&] { ++fired; });
+    ASSERT_TRUE(wait_until([&] { return fired == 1; }));
+    EXPECT_LT(elapsed_ms(t0), 500.0);
+    auto i = weft::loop::idle([&] { ++fired; });  // likewise for idle passes
+    ASSERT_TRUE(wait_until([&] { return fired > 5; }));
+  });
+}
+
+TEST(Loop, SecondIoWatcherOnOneFdIsRefused) {
+  weft::run([] {
+    pipe_pair p;
+    auto a = weft::loop::io(p.r, weft::loop::readable, [](unsigned) {});
+    EXPECT_THROW((void)weft::loop::io(p.r, weft::loop::writable, [](unsigned) {}), std::system_error);
+  });
+}
+
+TEST(Loop, NonInterruptibleWaitInACallbackIsLogged) {
+  weft_test::stderr_capture cap;
+  weft::run([] {
+    weft::mutex m;
+    m.lock();
+    bool locked = false;
+    auto a = weft::loop::async([&] {
+      std::lock_guard g(m);  // parks the dispatcher until the fiber unlocks
+      locked = true;
+    });
+    a.send();
+    weft::this_fiber::sleep_for(5ms);
+    m.unlock();
+    ASSERT_TRUE(wait_until([&] { return locked; }));
+  });
+  EXPECT_NE(cap.text().find("cannot be refused"), std::string::npos);
+}
+
 TEST(Loop, StopInsideTheCallback) {
   weft::run([] {
     pipe_pair p;

@@ -109,7 +109,10 @@ class [[nodiscard("dropping the handle stops the watcher")]] async_watcher : pub
 };
 
 // io(fd, events, cb) calls cb(ready) while fd is ready for some of
-// `events` (readable | writable), level-triggered. Fiber or run() thread.
+// `events` (readable | writable), level-triggered. One io watcher per fd
+// and carrier (a second one is std::system_error(EEXIST); watch both
+// directions with one). Closing the fd ends its events; stop the watcher
+// before reusing the fd number. Fiber or run() thread.
 inline watcher io(int fd, unsigned events, std::function<void(unsigned)> cb) {
   return watcher(detail::make_io(fd, events, std::move(cb)));
 }
