@@ -15,7 +15,9 @@
 //         wait_any/wait_all), with no deadline and no signal able to end
 //         them (internal_wait() in deadlock.hpp);
 //       - a signal receiver (signal_channel, on_signal) anywhere in the
-//         process: another process's kill() feeds it;
+//         process: another process's kill() feeds it; likewise a handler
+//         the program installed for an asynchronous signal (a timer's
+//         SIGALRM, a sem_post under the hooks);
 //       - an offload job queued or running (its thread may set any event);
 //       - a plain thread: any thread of the process but this run's run()
 //         thread and the runtime's own threads (os_thread.hpp counts those)
@@ -72,6 +74,7 @@
 #include "workers.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 
 #include <cstdlib>
@@ -140,10 +143,39 @@ int process_threads() noexcept {
   return any ? t : -1;
 }
 
+// handler_installed() is true if some asynchronous signal has a handler
+// (the program's, or the hooks' trampoline for one): a timer signal
+// (alarm, setitimer) or another process may run it, and it may wake a
+// fiber (a sem_post under the hooks). The runtime's own handlers are not
+// counted: fault signals (overflow), the dump signal, the monitor's;
+// nor glibc's (32, 33).
+bool handler_installed(int dump_signal) noexcept {
+  struct kernel_sigaction {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    unsigned long mask;
+  };
+  for (int sig = 1; sig < NSIG; ++sig) {
+    switch (sig) {
+      case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
+        continue;
+      default:
+        break;
+    }
+    if (sig == dump_signal || sig == SIGRTMIN + 4) continue;  // monitor.cpp's report signal
+    if (sig >= 32 && sig < SIGRTMIN) continue;               // glibc's own (thread cancellation, setxid)
+    kernel_sigaction ks{};
+    if (sys(SYS_rt_sigaction, sig, nullptr, &ks, sizeof(unsigned long)) != 0) continue;
+    if (ks.handler != reinterpret_cast<void*>(SIG_DFL) && ks.handler != reinterpret_cast<void*>(SIG_IGN)) return true;
+  }
+  return false;
+}
+
 // outside_quiet() is note 1's process-wide part: nothing outside the run
 // can wake a fiber. Any carrier.
-bool outside_quiet() noexcept {
-  if (offload_busy() || signal_receivers_active()) return false;
+bool outside_quiet(const scheduler& s) noexcept {
+  if (offload_busy() || signal_receivers_active() || handler_installed(s.settings().dump_signal)) return false;
   int all = process_threads();
   // This run's run() thread is the one thread that is not the runtime's.
   return all > 0 && all - runtime_threads() <= 1;
@@ -181,7 +213,7 @@ void deadlock_before_block(scheduler& s) noexcept {
   if (mode == deadlock_action::ignore) return;
   worker_group* g = s.group();
   if (!g) {
-    if (tl_state.reported || s.live() == 0 || !carrier_stuck(s) || !outside_quiet()) return;
+    if (tl_state.reported || s.live() == 0 || !carrier_stuck(s) || !outside_quiet(s)) return;
     tl_state.reported = true;
     scheduler* one = &s;
     report(&one, 1, mode);
@@ -199,7 +231,7 @@ void deadlock_before_block(scheduler& s) noexcept {
     if (c->remote_pending() || has_unstarted(*c)) return;
     live += c->live();
   }
-  if (live == 0 || !outside_quiet()) return;
+  if (live == 0 || !outside_quiet(s)) return;
   if (d.word.load(std::memory_order_seq_cst) != w) return;  // a carrier woke meanwhile
   if (d.reported.exchange(true, std::memory_order_seq_cst)) return;
   constexpr std::size_t cap = max_schedulers;

@@ -177,6 +177,7 @@ void kick(loop_state& L) noexcept {
 }
 
 void dispatcher_main();
+void release_all(loop_state& L) noexcept;
 
 // Starts the dispatcher fiber on this carrier (note 1).
 struct dispatcher_fn {
@@ -211,6 +212,13 @@ void start_dispatcher(loop_state& L) {
 loop_state& this_loop(const char* what) {
   scheduler* s = scheduler::current();
   if (!s) throw usage_error(std::string(what) + ": call it inside weft::run (from a fiber or run()'s thread)");
+  if (tl_loop && tl_loop->sched != s) {
+    // Left by an earlier run on this thread whose dispatcher never ran
+    // (cancelled before its first switch): drop it.
+    release_all(*tl_loop);
+    tl_loop = nullptr;
+    tl_loop_ref.reset();
+  }
   if (!tl_loop) {
     auto L = std::make_shared<loop_state>();
     L->sched = s;
