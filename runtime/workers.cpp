@@ -40,7 +40,7 @@ worker_group::worker_group(const resolved_config& c, scheduler* first)
     stop_and_join_started();
     std::rethrow_exception(start_error_);
   }
-  for (scheduler* s : scheds_) s->set_group(this);
+  scheds_[0]->set_group(this);  // the others set their own (thread_main): no cross-thread write
 }
 
 worker_group::~worker_group() {
@@ -55,6 +55,7 @@ void* worker_group::thread_main(void* arg) noexcept {
   try {
     s = new scheduler(g->cfg_);
     s->bind();
+    s->set_group(g);  // before its idle path reads it (deadlock.cpp); its fibers come later
     g->scheds_[w->index] = s;
   } catch (...) {
     delete s;
