@@ -37,15 +37,18 @@
 //     A waiter that is a plain thread or a foreign (Boost.Fiber) fiber is
 //     not a fiber of the run; a carrier hosting Boost fibers has its host
 //     ready or parked in a non-internal wait, so it never looks stuck.
-//  2. Cost. The check runs only where a carrier is about to block with no
-//     deadline. A per-carrier count of parks in internal waits
-//     (tl_internal_parks, kept by fiber_block in wait.cpp: one add before
-//     and one subtract after a park) is compared with the live fibers: a
-//     carrier with a fiber in an fd wait fails that comparison in O(1).
-//     Only then are the fibers walked (authoritative: a fork()ed child's
-//     orphans leave the count too high, never too low), and only when the
-//     walk passes on every carrier are the process-wide facts (offload,
-//     signals, the thread count: one open/read/close) looked at.
+//  2. Cost. Nothing on the park/wake path: the check runs only where a
+//     carrier is about to block with no deadline. It walks the carrier's
+//     fibers and stops at the first one that is not in an internal wait;
+//     that fiber is kept (with a reference) as the carrier's "blocker", and
+//     while it stays parked in such a wait the next check rejects in O(1)
+//     (a server's listener in its accept wait). Only when the walk passes
+//     on every carrier are the process-wide facts (offload, signals,
+//     handlers, the thread count: one open/read/close) looked at. Rejected:
+//     a count of internal parks kept around park() in fiber_block, which
+//     cost 60 instructions (10%) per channel round trip (callgrind,
+//     weft_micro channel_round_trip, 588 -> 649): it kept fiber_block from
+//     being inlined into block().
 //  3. Several carriers. Each carrier that finds itself stuck (note 1, its
 //     own fibers) enters a shared word, (generation << 16) | count, with
 //     one atomic add, and leaves it after its poll returns, adding
@@ -83,8 +86,6 @@
 
 namespace weft::detail {
 
-__attribute__((tls_model("initial-exec"))) constinit thread_local unsigned tl_internal_parks = 0;
-
 // write_fibers() writes one line per live fiber of s (dump.cpp).
 void write_fibers(std::ostream& os, const scheduler& s, ns_t now);
 
@@ -95,6 +96,7 @@ namespace {
 struct carrier_state {
   bool counted = false;
   bool reported = false;
+  fiber_ctl* blocker = nullptr;  // note 2; holds a reference
 };
 __attribute__((tls_model("initial-exec"))) constinit thread_local carrier_state tl_state{};
 
@@ -107,18 +109,32 @@ bool has_unstarted(const scheduler& s) noexcept {
   return false;  // lead: spawn queue
 }
 
+// stuck_fiber() is true for a fiber parked in an internal wait (note 1).
+bool stuck_fiber(const fiber_ctl* f) noexcept {
+  return f->state == fiber_state::parked &&
+         internal_wait(f->reason, f->timer_index == UINT32_MAX ? no_deadline : f->deadline, f->sig, f->wait_sigmask);
+}
+
 // carrier_stuck() is note 1 for s's own fibers: each live one parked in an
 // internal wait, no cross-thread work pending. Scheduler thread of s.
 bool carrier_stuck(const scheduler& s) noexcept {
-  if (tl_internal_parks < s.live() || s.remote_pending() || has_unstarted(s)) return false;
-  bool all = true;
+  if (s.remote_pending() || has_unstarted(s)) return false;
+  carrier_state& st = tl_state;
+  if (fiber_ctl* b = st.blocker) {  // note 2
+    if (!b->orphaned && b->state == fiber_state::parked && !stuck_fiber(b)) return false;
+    st.blocker = nullptr;
+    release_ref(b);
+  }
+  fiber_ctl* blocker = nullptr;
   s.for_each_fiber([&](const fiber_ctl* f) {
-    if (f->state != fiber_state::parked ||
-        !internal_wait(f->reason, f->timer_index == UINT32_MAX ? no_deadline : f->deadline, f->sig,
-                       f->wait_sigmask))
-      all = false;
+    if (!blocker && !stuck_fiber(f)) blocker = const_cast<fiber_ctl*>(f);
   });
-  return all;
+  if (!blocker) return true;
+  if (blocker->state == fiber_state::parked) {  // worth keeping
+    blocker->refs.fetch_add(1, std::memory_order_relaxed);
+    st.blocker = blocker;
+  }
+  return false;
 }
 
 // process_threads() is the thread count of this process, or -1.
@@ -207,6 +223,11 @@ void report(scheduler* const* scheds, std::size_t n, deadlock_action mode) noexc
 }  // namespace
 
 void deadlock_attach(scheduler&) noexcept { tl_state = carrier_state{}; }
+
+void deadlock_detach(scheduler&) noexcept {
+  if (fiber_ctl* b = tl_state.blocker) release_ref(b);
+  tl_state = carrier_state{};
+}
 
 void deadlock_before_block(scheduler& s) noexcept {
   deadlock_action mode = s.settings().on_deadlock;

@@ -18,10 +18,6 @@ namespace weft::detail {
 
 class scheduler;
 
-// Parks of the calling carrier's fibers that count as run-internal (the
-// fast filter of the check; deadlock.cpp note 2). Scheduler thread only.
-extern __attribute__((tls_model("initial-exec"))) thread_local unsigned tl_internal_parks;
-
 // internal_wait() is 1 for a wait that nothing outside the run can end:
 // a run-internal primitive's reason (channel, mutex, event, join, ...),
 // no deadline and no signal that may end it; else 0. Any thread.
@@ -49,7 +45,9 @@ struct deadlock_group {
 void deadlock_before_block(scheduler& s) noexcept;
 void deadlock_after_block(scheduler& s) noexcept;
 // deadlock_attach() resets the calling carrier's state for a new
-// scheduler (diagnostics_attach). Scheduler thread.
+// scheduler (diagnostics_attach); deadlock_detach() drops what it holds
+// (diagnostics_detach). Scheduler thread.
 void deadlock_attach(scheduler& s) noexcept;
+void deadlock_detach(scheduler& s) noexcept;
 
 }  // namespace weft::detail

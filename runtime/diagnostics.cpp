@@ -27,6 +27,7 @@ void diagnostics_attach(scheduler& s) noexcept {
 }
 
 void diagnostics_detach(scheduler& s) noexcept {
+  deadlock_detach(s);
   debug_unregister(s);
   if (s.settings().monitor_ms) monitor_detach(s);
 }

@@ -85,9 +85,15 @@ namespace weft::detail {
 __attribute__((tls_model("initial-exec"))) constinit thread_local fiber_ctl* tl_callback_fiber = nullptr;
 __attribute__((tls_model("initial-exec"))) constinit thread_local bool tl_callback_blocked = false;
 
-void callback_parks(wait_reason r) noexcept {
+__attribute__((noinline, cold)) bool callback_refused(waiter& w, spinlock* lk, bool intr, wait_reason r) noexcept {
+  if (intr && claim(w, wake::cancelled)) {
+    tl_callback_blocked = true;
+    if (lk) lk->unlock();
+    return true;
+  }
   log_printf("weft: a loop watcher's callback waits (%s) in a wait that cannot be refused: the carrier's loop "
              "stalls until it ends (callbacks must not block)\n", reason_name(r));
+  return false;
 }
 }  // namespace weft::detail
 

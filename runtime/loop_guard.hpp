@@ -24,8 +24,11 @@ extern __attribute__((tls_model("initial-exec"))) thread_local fiber_ctl* tl_cal
 // Set by fiber_block when it refused a callback's wait; read and cleared
 // by raise() and the dispatcher. Carrier thread only.
 extern __attribute__((tls_model("initial-exec"))) thread_local bool tl_callback_blocked;
-// callback_parks() logs that a callback parks in a wait that cannot be
-// refused (reason r). Carrier thread, from fiber_block.
-void callback_parks(wait_reason r) noexcept;
+// callback_refused() is fiber_block's cold path for the dispatcher inside
+// a callback: an interruptible wait (`intr`) is claimed as cancelled, lk
+// released, tl_callback_blocked set, and it returns true (fiber_block
+// returns cancelled); any other wait is logged and false (it parks).
+// Carrier thread, with lk held as block() has it.
+bool callback_refused(waiter& w, spinlock* lk, bool intr, wait_reason r) noexcept;
 
 }  // namespace weft::detail

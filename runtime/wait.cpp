@@ -8,7 +8,6 @@
 // wait is already over: a pending cancel or an expired scope deadline
 // "self-claims" the waiter, so the caller returns without parking. See weft/detail/wait.hpp
 // for the claim protocol.
-#include "deadlock.hpp"
 #include "loop_guard.hpp"
 #include "scheduler.hpp"
 
@@ -45,7 +44,7 @@ bool self_claim(waiter& w, wait_ctx* c, bool intr, ns_t dl, bool scope) noexcept
   return false;
 }
 
-wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
+__attribute__((always_inline)) inline wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   scheduler* s = f->sched;
   bool intr = o.interruptible && !f->is_main_ctx && s->unwinding() == 0;
   bool scope;
@@ -54,14 +53,8 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
     if (lk) lk->unlock();
     return w.state.load(std::memory_order_relaxed);
   }
-  if (__builtin_expect(f == tl_callback_fiber, 0)) {  // a loop callback must not park (loop_guard.hpp)
-    if (intr && claim(w, wake::cancelled)) {
-      tl_callback_blocked = true;
-      if (lk) lk->unlock();
-      return wake::cancelled;
-    }
-    callback_parks(o.reason);
-  }
+  if (__builtin_expect(f == tl_callback_fiber, 0) && callback_refused(w, lk, intr, o.reason))
+    return wake::cancelled;  // a loop callback must not park (loop_guard.hpp)
   f->cur_waiter = &w;
   f->sig = o.sig;
   f->sig_hit = false;
@@ -74,10 +67,7 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   f->wait_since = s->coarse_now();
   if (dl != no_deadline) s->arm_timer(f, dl);
   if (lk) lk->unlock();
-  unsigned internal = f->is_main_ctx ? 0 : internal_wait(o.reason, dl, o.sig, o.sigmask);  // deadlock.hpp
-  tl_internal_parks += internal;
   s->park();
-  tl_internal_parks -= internal;
   s->disarm_timer(f);
   if (mask_waiter) s->signals().remove_mask_waiter(f);
   if (s->signals().directed_hit == f) s->signals().directed_hit = nullptr;  // woken otherwise first

@@ -248,6 +248,33 @@ TEST(Deadlock, TwoCarriers) {
   EXPECT_NE(r.err.find("carrier 1:"), std::string::npos) << r.err;
 }
 
+TEST(Deadlock, AfterAnFdWaitEnded) {
+  // The fiber first waits on a pipe (not stuck: the check keeps it as the
+  // carrier's blocker), then on an event nobody sets: now it is stuck.
+  if (tsan) GTEST_SKIP() << "TSan's background thread";
+  auto r = in_child(
+      [] {
+        int p[2];
+        if (::pipe(p) != 0) std::abort();
+        pid_t w = ::fork();
+        if (w == 0) {
+          ::usleep(200000);
+          (void)!::write(p[1], "x", 1);
+          ::_exit(0);
+        }
+        weft::run(with(weft::deadlock_action::report), [&] {
+          auto x = weft::spawn([&] {
+            weft::wait_io(p[0], weft::io_event::readable);
+            weft::event never;
+            never.wait();
+          });
+          x.join();
+        });
+      },
+      5s, banner);
+  expect_report(r, ", event", 1);
+}
+
 TEST(Deadlock, AbortAborts) {
   if (tsan) GTEST_SKIP() << "TSan's background thread";
   auto r = in_child([] { event_never_set(with(weft::deadlock_action::abort)); }, 5s);
