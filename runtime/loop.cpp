@@ -16,8 +16,8 @@
 //     through the ordinary poller contract (poller.hpp wait_fd, with its
 //     deadline the earliest timer watcher's), so both backends, the timer
 //     heap, shutdown, dumps and the deadlock check (its wait is an fd wait:
-//     never internal) work unchanged, and nothing was added to the
-//     scheduler's hot paths. The cost is one extra context switch per
+//     never internal) work unchanged; the park path gained one compare
+//     (note 8). The cost is one extra context switch per
 //     batch. Rejected: a non-fiber wait_ctx per watcher woken through the
 //     foreign seam (foreign.hpp): the poller's wait_fd parks the running
 //     fiber, so io watchers would need a new "arm without parking"

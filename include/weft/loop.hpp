@@ -11,6 +11,9 @@
 // batches. Callbacks must not block: a weft call that would park (a sleep,
 // a channel recv with nothing there, an event wait, a join, a hooked
 // blocking read) throws weft::usage_error inside the callback instead.
+// A hooked blocking call gets -1/ECANCELED (the hooks' answer to a
+// refused wait) and the refusal is logged; a wait that cannot be refused
+// (weft::mutex::lock on a held mutex) parks the whole loop and is logged.
 // Non-blocking weft calls (try_recv, send on a channel with room, spawn,
 // event::set) are fine. An exception escaping a callback is reported on
 // the log and stops that watcher.
