@@ -43,6 +43,12 @@ void write_fiber(std::ostream& os, const fiber_ctl* f, ns_t now, dump_detail det
 }
 
 }  // namespace
+
+// write_fibers() writes one line per live fiber of s (deadlock.cpp).
+void write_fibers(std::ostream& os, const scheduler& s, ns_t now) {
+  s.for_each_fiber([&](const fiber_ctl* f) { write_fiber(os, f, now, dump_detail::fibers); });
+}
+
 }  // namespace weft::detail
 
 namespace weft {

@@ -275,6 +275,15 @@ long run_blocking(long (*fn)(void*), void* ctx) noexcept {
   return r;
 }
 
+bool offload_busy() noexcept {
+  pool& p = the_pool();
+  return locked(p.lk, [&] {
+    unsigned idle = 0;
+    for (idle_thread* t = p.idle; t; t = t->next) ++idle;
+    return p.head != nullptr || idle != p.threads;
+  });
+}
+
 void configure_offload(unsigned max_threads, unsigned idle_ms) noexcept {
   pool& p = the_pool();
   ns_t idle = ns_t(idle_ms) * 1000000;

@@ -20,4 +20,9 @@ void configure_offload(unsigned max_threads, unsigned idle_ms) noexcept;
 // Returns fn's result. Any thread.
 long run_blocking(long (*fn)(void*), void* ctx) noexcept;
 
+// offload_busy() is true while a job is queued or a pool thread is not
+// idle (running a job, starting, or about to exit): such a thread may wake
+// fibers. Any thread (deadlock.hpp).
+bool offload_busy() noexcept;
+
 }  // namespace weft::detail

@@ -8,10 +8,12 @@
 #include <weft/detail/wait.hpp>
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <system_error>
 
@@ -36,6 +38,9 @@ constexpr int async_signals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGUSR1, SIGUSR2,  S
                                  SIGCHLD, SIGWINCH, SIGTSTP, SIGTTIN, SIGTTOU, SIGVTALRM, SIGPROF, SIGIO};
 
 __attribute__((tls_model("initial-exec"))) constinit thread_local bool tl_runtime_thread = false;
+// Runtime threads alive: counted from their first instruction to their
+// last (runtime_threads()), so never more than exist.
+std::atomic<int> g_runtime_threads{0};
 
 spinlock g_mask_lk;  // guards g_program_mask
 sigset_t g_program_mask;
@@ -51,12 +56,19 @@ void* thread_entry(void* p) noexcept {
   start_rec r = *static_cast<start_rec*>(p);
   delete static_cast<start_rec*>(p);
   tl_runtime_thread = true;
-  return r.fn(r.arg);
+  g_runtime_threads.fetch_add(1, std::memory_order_seq_cst);
+  void* out = r.fn(r.arg);
+  g_runtime_threads.fetch_sub(1, std::memory_order_seq_cst);
+  return out;
 }
+
+// A fork()ed child has none of its parent's runtime threads.
+void fork_child_threads() noexcept { g_runtime_threads.store(0, std::memory_order_relaxed); }
 
 }  // namespace
 
 pthread_t start_os_thread(void* (*fn)(void*), void* arg) {
+  [[maybe_unused]] static const int once = pthread_atfork(nullptr, nullptr, &fork_child_threads);
   static const create_fn create = real<create_fn>("pthread_create");
   sigset_t block, old;
   async_signal_set(&block);
@@ -82,6 +94,8 @@ void async_signal_set(sigset_t* s) noexcept {
 }
 
 bool on_runtime_thread() noexcept { return tl_runtime_thread; }
+
+int runtime_threads() noexcept { return g_runtime_threads.load(std::memory_order_seq_cst); }
 
 void note_program_sigmask() noexcept {
   sigset_t m;

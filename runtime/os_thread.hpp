@@ -31,6 +31,10 @@ int thread_sigmask(int how, const sigset_t* set, sigset_t* old) noexcept;
 void async_signal_set(sigset_t* s) noexcept;
 // on_runtime_thread() is true on a thread start_os_thread() started.
 bool on_runtime_thread() noexcept;
+// runtime_threads() is how many threads start_os_thread() started are
+// running their function now (never more than exist; 0 in a fork()ed
+// child until it starts its own). Any thread (deadlock.hpp).
+int runtime_threads() noexcept;
 // note_program_sigmask() records the calling thread's signal mask as the
 // program's (run() does, on the thread that calls it); program_sigmask()
 // is the last one recorded (empty before any). Any thread.

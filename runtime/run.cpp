@@ -70,6 +70,13 @@ resolved_config resolve_config(const config& c) {
   std::size_t n;
   if (env_size("WEFT_OFFLOAD_THREADS", &n)) r.offload_threads = n > max_offload_threads ? max_offload_threads + 1 : static_cast<unsigned>(n);
   if (env_size("WEFT_OFFLOAD_IDLE_MS", &n)) r.offload_idle_ms = static_cast<unsigned>(n < 1u << 30 ? n : 1u << 30);
+  r.on_deadlock = c.on_deadlock;
+  if (const char* d = std::getenv("WEFT_ON_DEADLOCK"); d && *d) {
+    if (std::strcmp(d, "report") == 0) r.on_deadlock = deadlock_action::report;
+    else if (std::strcmp(d, "abort") == 0) r.on_deadlock = deadlock_action::abort;
+    else if (std::strcmp(d, "ignore") == 0) r.on_deadlock = deadlock_action::ignore;
+    else throw usage_error(std::string("WEFT_ON_DEADLOCK=\"") + d + "\": expected report, abort or ignore");
+  }
   if (r.offload_threads > max_offload_threads)
     throw usage_error("weft::config: offload_threads = " + std::to_string(r.offload_threads) + " is outside [1, " +
                       std::to_string(max_offload_threads) + "]");

@@ -2,6 +2,7 @@
 // See scheduler.hpp for the design notes.
 #include "scheduler.hpp"
 
+#include "deadlock.hpp"
 #include "diagnostics.hpp"
 #include "log.hpp"
 #include "process.hpp"
@@ -360,8 +361,10 @@ void scheduler::maintain(bool may_block) noexcept {
     return;
   }
   if (timeout != 0) stacks_.trim(1024);
+  if (timeout < 0) deadlock_before_block(*this);  // deadlock.hpp
   sigset_t buf;
   poller_->poll(timeout, signals_.poll_mask(&buf));
+  if (timeout < 0) deadlock_after_block(*this);
   polling_.store(false, std::memory_order_relaxed);
   last_poll_ = now_ns();
   coarse_now_ = last_poll_;

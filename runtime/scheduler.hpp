@@ -61,6 +61,7 @@ struct resolved_config {
   int dump_signal;      // signal that prints a dump, 0 = none
   unsigned offload_threads = 0;  // offload pool's thread limit (offload_pool.hpp)
   unsigned offload_idle_ms = 0;  // its idle threads' lifetime
+  deadlock_action on_deadlock = deadlock_action::report;  // deadlock.hpp
 };
 // resolve_config() applies defaults and the environment; throws usage_error.
 resolved_config resolve_config(const config& c);
@@ -232,6 +233,13 @@ class scheduler {
   // from the cached __cxa_eh_globals without a TLS lookup.
   unsigned unwinding() const noexcept { return *reinterpret_cast<const unsigned*>(&eh_ptr_[1]); }
   fiber_ctl* main_ctx() noexcept { return &main_; }
+  // remote_pending() is true while cross-thread work waits for this
+  // carrier: a remote wake-up, mail, a fiber in its spawn queue. Any
+  // thread (deadlock.hpp).
+  bool remote_pending() const noexcept {
+    return remote_head_.load(std::memory_order_seq_cst) || mail_pending_.load(std::memory_order_seq_cst) ||
+           unstarted() > 0;
+  }
 
  private:
   struct run_queue {

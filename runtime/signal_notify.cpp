@@ -200,6 +200,12 @@ void signal_unsubscribe(signal_sink* s) noexcept {
   });
 }
 
+bool signal_receivers_active() noexcept {
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (g_active[sig].load(std::memory_order_seq_cst)) return true;
+  return false;
+}
+
 void signal_notify_fork_child() noexcept {
   ::new (&g_make_lk) spinlock();
   if (g_reg) {

@@ -45,5 +45,9 @@ void note_caught(int sig) noexcept;
 // signal_notify_fork_child() renews the registry's locks and forgets the
 // delivery thread (note 4). fork() child handler only.
 void signal_notify_fork_child() noexcept;
+// signal_receivers_active() is true while some signal has a receiver
+// (signal_channel, on_signal): a signal another process sends may then
+// wake a fiber. Any thread (deadlock.hpp).
+bool signal_receivers_active() noexcept;
 
 }  // namespace weft::detail

@@ -8,6 +8,7 @@
 // wait is already over: a pending cancel or an expired scope deadline
 // "self-claims" the waiter, so the caller returns without parking. See weft/detail/wait.hpp
 // for the claim protocol.
+#include "loop_guard.hpp"
 #include "scheduler.hpp"
 
 #include <weft/errors.hpp>
@@ -43,7 +44,7 @@ bool self_claim(waiter& w, wait_ctx* c, bool intr, ns_t dl, bool scope) noexcept
   return false;
 }
 
-wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
+__attribute__((always_inline)) inline wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
   scheduler* s = f->sched;
   bool intr = o.interruptible && !f->is_main_ctx && s->unwinding() == 0;
   bool scope;
@@ -52,6 +53,8 @@ wake fiber_block(fiber_ctl* f, waiter& w, spinlock* lk, const wait_opts& o) {
     if (lk) lk->unlock();
     return w.state.load(std::memory_order_relaxed);
   }
+  if (__builtin_expect(f == tl_callback_fiber, 0) && callback_refused(w, lk, intr, o.reason))
+    return wake::cancelled;  // a loop callback must not park (loop_guard.hpp)
   f->cur_waiter = &w;
   f->sig = o.sig;
   f->sig_hit = false;
@@ -212,6 +215,10 @@ void wake_up(wait_ctx* owner) noexcept {
 }
 
 void raise(wake why) {
+  if (why == wake::cancelled && tl_callback_blocked) {
+    tl_callback_blocked = false;
+    throw usage_error("weft::loop: a watcher's callback made a blocking call (callbacks run on the carrier's loop and must not wait)");
+  }
   if (why == wake::scope_timeout) throw timed_out();
   if (why == wake::cancelled) throw cancelled();
 }

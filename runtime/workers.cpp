@@ -40,6 +40,8 @@ worker_group::worker_group(const resolved_config& c, scheduler* first)
     stop_and_join_started();
     std::rethrow_exception(start_error_);
   }
+  // Published once every carrier is up (a release store each): a carrier
+  // that sees its group sees the whole carrier table (scheduler::group()).
   for (scheduler* s : scheds_) s->set_group(this);
 }
 

@@ -32,6 +32,7 @@
 //     which cancels and unwinds its fibers (scheduler::shutdown) and exits;
 //     join() waits for the threads. Worker 0 shuts down in run_scope.
 #pragma once
+#include "deadlock.hpp"
 #include "scheduler.hpp"
 
 #include <pthread.h>
@@ -76,6 +77,10 @@ class worker_group {
   // join() waits until every worker thread has ended. Run thread.
   void join() noexcept;
   std::size_t size() const noexcept { return n_; }
+  // at(i) is carrier i's scheduler. Any thread, while the group runs.
+  scheduler* at(std::size_t i) const noexcept { return scheds_[i]; }
+  // The shared state of the deadlock check (deadlock.hpp).
+  deadlock_group deadlock;
 
  private:
   struct worker {

@@ -37,7 +37,8 @@ case "$mode" in
            test_faults_io test_faults_waits
            test_future test_fiber_local test_shared_recursive_mutex
            test_spawn_after test_wait_any test_select test_process test_signal
-           test_boost_nohost test_uring test_workers_uring)
+           test_boost_nohost test_uring test_workers_uring
+           test_deadlock test_loop)
     ;;
   *) echo "sanitize.sh: unknown mode $mode (address|thread)" >&2; exit 2 ;;
 esac

@@ -14,9 +14,19 @@
 
 namespace weft {
 
+// What a run does when every one of its fibers waits for something only
+// another fiber of the run could provide, so that none can ever wake (Go's
+// "all goroutines are asleep - deadlock!", gevent's LoopExit): see
+// config::on_deadlock and docs/api.md, "Deadlock reports".
+enum class deadlock_action : unsigned char {
+  report,  // print "weft: all fibers are asleep - deadlock!" and the fiber dump once; keep waiting
+  abort,   // print the same, then std::abort() (a core dump to inspect)
+  ignore,  // say nothing, keep waiting
+};
+
 // Scheduler settings. Zero/empty fields take the default (but workers = 0
 // is "one per CPU"); the environment (WEFT_STACK_SIZE, WEFT_WORKERS: a
-// number or "auto", WEFT_BACKEND, WEFT_MONITOR_MS) overrides what is set
+// number or "auto", WEFT_BACKEND, WEFT_MONITOR_MS, WEFT_ON_DEADLOCK) overrides what is set
 // here. WEFT_DUMP_SIGNAL=SIGQUIT (a name or number) makes that signal print
 // weft::dump with backtraces to stderr.
 struct config {
@@ -32,6 +42,9 @@ struct config {
   // pool thread lives (default 5,000 ms; WEFT_OFFLOAD_IDLE_MS).
   unsigned offload_threads = 0;
   unsigned offload_idle_ms = 0;
+  // What to do on a deadlock of the run's fibers (deadlock_action above);
+  // WEFT_ON_DEADLOCK=report|abort|ignore overrides it.
+  deadlock_action on_deadlock = deadlock_action::report;
 };
 
 namespace detail {

@@ -8,6 +8,7 @@
 #include <weft/future.hpp>
 #include <weft/group.hpp>
 #include <weft/io.hpp>
+#include <weft/loop.hpp>
 #include <weft/offload.hpp>
 #include <weft/process.hpp>
 #include <weft/recursive_mutex.hpp>
