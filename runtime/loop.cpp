@@ -513,7 +513,7 @@ std::shared_ptr<watch> make_io(int fd, unsigned events, std::function<void(unsig
   w->events = events;
   w->on_io = std::move(cb);
   epoll_event e{};
-  e.events = (events & readable ? EPOLLIN | EPOLLRDHUP : 0) | (events & writable ? EPOLLOUT : 0);
+  e.events = (events & readable ? unsigned(EPOLLIN | EPOLLRDHUP) : 0u) | (events & writable ? unsigned(EPOLLOUT) : 0u);
   e.data.ptr = w.get();
   if (long r = sys(SYS_epoll_ctl, L.ep, EPOLL_CTL_ADD, fd, &e); r < 0) sys_fail(r, "weft::loop::io: epoll_ctl");
   L.ios.push_back(w);

@@ -369,7 +369,8 @@ class uring_poller final : public poller {
     }
     bool w = q.what != file_req::kind::readv;
     io_result r = finish(rq, q.fd, {.interruptible = false, .reason = w ? wait_reason::fd_write : wait_reason::fd_read,
-                                    .arg = static_cast<std::uint64_t>(q.fd)});
+                                    .arg = static_cast<std::uint64_t>(q.fd)},
+                         false);
     *res = r.ended == wake::notified ? r.value : -EBADF;
     return true;
   }
@@ -495,7 +496,9 @@ class uring_poller final : public poller {
   // finish() tracks rq (its SQE queued) under its fd, parks the fiber until
   // the wait ends, and cancels and drains the request if the completion did
   // not end it (file comment). Returns the result, or why the wait ended.
-  io_result finish(request& rq, int fd, const wait_opts& o) {
+  // A file operation (counted = false) is not a readiness wait: it does
+  // not count in rt::parks(), as on the offload pool.
+  io_result finish(request& rq, int fd, const wait_opts& o, bool counted = true) {
     rq.fd = fd;
     fd_state& st = at(fd);
     std::uint32_t inc = fd_incarnation(fd);
@@ -512,7 +515,7 @@ class uring_poller final : public poller {
     ++in_flight_;
     waiter w;
     rq.cur = &w;
-    s_.note_io_park();
+    if (counted) s_.note_io_park();
     wake r = block_local(w, o);
     if (r == wake::notified) return {rq.res, wake::notified};
     if (!rq.done) {

@@ -327,7 +327,11 @@ void scheduler::maintain(bool may_block) noexcept {
   if (signals_.hit) signals_.deliver(*this);
   if (remote_head_.load(std::memory_order_relaxed)) drain_remote();
   if (mail_pending_.load(std::memory_order_relaxed)) drain_mail();
-  if (spawnq_.count.load(std::memory_order_relaxed) && !runq_.empty()) start_some_unstarted();
+  // A busy carrier (a periodic pick; a yield, whose fiber is not queued
+  // meanwhile) starts some of its unstarted fibers too, so that fibers that
+  // only yield cannot hold them back; an idle one takes them one at a time
+  // in pick_slow(), leaving the rest to thieves.
+  if (!may_block && spawnq_.count.load(std::memory_order_relaxed)) start_some_unstarted();
   if (!may_block) {
     if (now - last_poll_ >= busy_poll_interval) {
       last_poll_ = now;

@@ -185,3 +185,27 @@ TEST(Steal, StuckCarrierDoesNotHoldBackUnstartedFibers) {
     EXPECT_EQ(others.count(spinner_tid), 0u) << "round " << round;
   }
 }
+
+// A fiber that only yields, on a carrier whose neighbour is busy (nobody
+// steals), still lets the fibers it spawned start: the periodic maintenance
+// of a yield starts some of the spawn queue.
+TEST(Steal, YieldingFiberLetsItsUnstartedFibersRun) {
+  std::atomic<int> ran{0};
+  bool all_ran = false;
+  weft::run(two_workers(), [&] {
+    std::atomic<bool> hog_on{false}, hog_done{false};
+    auto hog = spawn_elsewhere([&] {
+      hog_on = true;
+      spin(std::chrono::milliseconds(300));
+      hog_done = true;
+    });
+    while (!hog_on.load()) weft::this_fiber::yield();
+    std::vector<weft::fiber<void>> fs;
+    for (int i = 0; i < 10; ++i) fs.push_back(weft::spawn([&] { ran.fetch_add(1); }));
+    while (ran.load() < 10 && !hog_done.load()) weft::this_fiber::yield();
+    all_ran = ran.load() == 10 && !hog_done.load();  // before the other carrier could steal them
+    for (auto& f : fs) f.join();
+    hog.join();
+  });
+  EXPECT_TRUE(all_ran) << ran.load() << " of 10 ran while their spawner yielded, but only after the other carrier was free";
+}
