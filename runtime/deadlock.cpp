@@ -33,7 +33,7 @@
 //         process with unrelated threads: a test runner's watchdog, a
 //         library's pool, TSan's background thread), never wrong;
 //       - work in flight between carriers: a remote wake-up, a posted
-//         cancel, a fiber placed but not started, one in a spawn queue.
+//         cancel, a fiber in a spawn queue (not started yet).
 //     A waiter that is a plain thread or a foreign (Boost.Fiber) fiber is
 //     not a fiber of the run; a carrier hosting Boost fibers has its host
 //     ready or parked in a non-internal wait, so it never looks stuck.

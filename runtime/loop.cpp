@@ -4,11 +4,11 @@
 // Design notes
 //  1. One dispatcher per carrier, a fiber. The first watcher made on a
 //     carrier creates that carrier's loop_state and starts its dispatcher
-//     there (scheduler::start: never placed on another carrier). With no
-//     active watcher left the dispatcher waits on an event (an internal
-//     wait, so the deadlock check still sees a stuck run) until the next
-//     watcher; the loop and its dispatcher end with the run's shutdown,
-//     which cancels it. Callbacks run on the
+//     there (scheduler::start: started at once, never in a spawn queue,
+//     so never stolen). With no active watcher left the dispatcher waits
+//     on an event (an internal wait, so the deadlock check still sees a
+//     stuck run) until the next watcher; the loop and its dispatcher end
+//     with the run's shutdown, which cancels it. Callbacks run on the
 //     dispatcher's stack, one after another, without a fiber per watcher:
 //     a watcher costs a small record, and a batch of ready watchers costs
 //     one wake-up of the dispatcher.
