@@ -105,6 +105,20 @@ struct pipes {
   }
 };
 
+// timed_rounds() is the CPU time of `rounds` rounds of one byte into every
+// pipe, each round waiting until the readers' count reaches the raised
+// `target` (they set round_done then).
+double timed_rounds(const pipes& p, int rounds, int& target, weft::event& round_done) {
+  double t0 = cpu_ns();
+  for (int i = 0; i < rounds; ++i) {
+    target += int(p.r.size());
+    round_done.clear();
+    p.write_all();
+    round_done.wait();
+  }
+  return cpu_ns() - t0;
+}
+
 // io_watchers() is CPU ns per event: `rounds` rounds of one byte into
 // every pipe, each read by its watcher's callback.
 double io_watchers(const pipes& p, int rounds) {
@@ -117,14 +131,7 @@ double io_watchers(const pipes& p, int rounds) {
       char c;
       if (::read(fd, &c, 1) == 1 && ++got == target) round_done.set();
     }));
-  double t0 = cpu_ns();
-  for (int i = 0; i < rounds; ++i) {
-    target += k;
-    round_done.clear();
-    p.write_all();
-    round_done.wait();
-  }
-  double t = cpu_ns() - t0;
+  double t = timed_rounds(p, rounds, target, round_done);
   if (got != k * rounds) ++bad;
   return t / (double(k) * rounds);
 }
@@ -144,14 +151,7 @@ double io_fibers(const pipes& p, int rounds) {
       }
     }));
   weft::this_fiber::yield();  // every reader parks once before the clock starts
-  double t0 = cpu_ns();
-  for (int i = 0; i < rounds; ++i) {
-    target += k;
-    round_done.clear();
-    p.write_all();
-    round_done.wait();
-  }
-  double t = cpu_ns() - t0;
+  double t = timed_rounds(p, rounds, target, round_done);
   for (auto& f : fs) f.join();
   if (got != k * rounds) ++bad;
   return t / (double(k) * rounds);

@@ -111,6 +111,29 @@ bool echo_once() {
   return ok;
 }
 
+// read_then_cancel() spawns a fiber that reads up to 256 bytes from fd
+// (again after EINTR) and hands them to took(bytes, n), cancels it after
+// `delay`, and returns 0 if the read returned, its errno if it failed, or
+// ECANCELED if the cancel ended it or came before the read began. Fiber.
+template <class Took>
+int read_then_cancel(int fd, std::chrono::microseconds delay, Took took) {
+  auto r = weft::spawn([&] {
+    unsigned char b[256];
+    ssize_t n;
+    do n = ::read(fd, b, sizeof b);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) took(b, n);
+    return n < 0 ? errno : 0;
+  });
+  weft::this_fiber::sleep_for(delay);
+  r.cancel();
+  try {
+    return r.join();
+  } catch (const weft::cancelled&) {
+    return ECANCELED;
+  }
+}
+
 }  // namespace
 
 TEST(Uring, ChosenByConfigAndOnlyThen) {
@@ -352,20 +375,7 @@ TEST_P(Lifecycle, StressReadsWithTimeoutsCancelsAndCloses) {
       ++reads;
       if (rng() % 16 == 0) {
         // a reader fiber cancelled after a random delay
-        auto r = weft::spawn([&] {
-          unsigned char b[256];
-          ssize_t n = ::read(p.fd[0], b, sizeof b);
-          if (n > 0) check(b, n);
-          return n < 0 ? errno : 0;
-        });
-        weft::this_fiber::sleep_for(std::chrono::microseconds(rng() % 2000));
-        r.cancel();
-        int e = 0;
-        try {
-          e = r.join();
-        } catch (const weft::cancelled&) {
-          e = ECANCELED;  // cancelled before its read began
-        }
+        int e = read_then_cancel(p.fd[0], std::chrono::microseconds(rng() % 2000), check);
         if (e == ECANCELED) ++cancels;
         else EXPECT_EQ(e, 0);
         continue;
@@ -489,21 +499,8 @@ TEST_P(Lifecycle, MixedStressKeepsEveryByteAndLeaksNothing) {
         for (int reads = 0; reads < kReads / kStreams; ++reads) {
           unsigned char b[256];
           if (rng() % 16 == 0) {  // a reader fiber cancelled after a random delay
-            auto r = weft::spawn([&] {
-              ssize_t n;
-              do n = ::read(st->p.fd[0], b, sizeof b);
-              while (n < 0 && errno == EINTR);
-              if (n > 0) take(st, b, n);
-              return n < 0 ? errno : 0;
-            });
-            weft::this_fiber::sleep_for(std::chrono::microseconds(rng() % 2000));
-            r.cancel();
-            int e = 0;
-            try {
-              e = r.join();
-            } catch (const weft::cancelled&) {
-              e = ECANCELED;
-            }
+            int e = read_then_cancel(st->p.fd[0], std::chrono::microseconds(rng() % 2000),
+                                     [&](const unsigned char* d, ssize_t n) { take(st, d, n); });
             if (e == ECANCELED) ++cancels;
             else EXPECT_EQ(e, 0);
             continue;
