@@ -323,10 +323,13 @@ void scheduler::maintain(bool may_block) noexcept {
   maintains_.store(maintains_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ns_t now = now_ns();
   coarse_now_ = now;
-  fire_timers(now);
-  if (signals_.hit) signals_.deliver(*this);
+  // Wake-ups and cancels from other threads first, then the due timers: a
+  // cancel (or a notify) posted before this look wins over a deadline that
+  // passed meanwhile, however long the carrier was busy before looking.
   if (remote_head_.load(std::memory_order_relaxed)) drain_remote();
   if (mail_pending_.load(std::memory_order_relaxed)) drain_mail();
+  fire_timers(now);
+  if (signals_.hit) signals_.deliver(*this);
   // A busy carrier (a periodic pick; a yield, whose fiber is not queued
   // meanwhile) starts some of its unstarted fibers too, so that fibers that
   // only yield cannot hold them back; an idle one takes them one at a time

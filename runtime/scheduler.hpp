@@ -17,8 +17,10 @@
 //     kick the poller only if the scheduler is (about to be) blocked in it.
 //     Only this thread ever resumes its fibers, which is what makes a remote
 //     wake safe even before the woken fiber has finished parking.
-//  4. Every 61 picks the scheduler reads the clock, fires due timers and
-//     drains remote wake-ups; it polls I/O without blocking at most once a
+//  4. Every 61 picks the scheduler reads the clock, drains remote wake-ups
+//     and cancels, then fires due timers (so a cancel posted before the
+//     look beats a deadline that passed meanwhile); it polls I/O without
+//     blocking at most once a
 //     millisecond while the run queue stays busy. So a yield costs no
 //     syscall, and busy fibers cannot starve I/O for long.
 //  5. The switch is Boost.Context's fcontext (make_fcontext/jump_fcontext),
