@@ -52,7 +52,7 @@ scheduler::scheduler(const resolved_config& c)
 }
 
 scheduler::~scheduler() {
-  WEFT_ASSERT(live_ == 0, "scheduler destroyed with %zu live fibers", live_);
+  WEFT_ASSERT(live() == 0, "scheduler destroyed with %zu live fibers", live());
   WEFT_ASSERT(unstarted() == 0, "scheduler destroyed with %u fibers not started", unstarted());
   if (slot_ >= 0) retire();
   // Wait out wakers on other threads still touching this scheduler.
@@ -286,14 +286,14 @@ void scheduler::link(fiber_ctl* f) noexcept {
   f->all_next = all_head_;
   if (all_head_) all_head_->all_prev = f;
   all_head_ = f;
-  ++live_;
+  live_.store(live_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void scheduler::unlink(fiber_ctl* f) noexcept {
   if (f->all_prev) f->all_prev->all_next = f->all_next; else all_head_ = f->all_next;
   if (f->all_next) f->all_next->all_prev = f->all_prev;
   f->all_prev = f->all_next = nullptr;
-  --live_;
+  live_.store(live_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
 // ---- switching -------------------------------------------------------------

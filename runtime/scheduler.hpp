@@ -230,7 +230,8 @@ class scheduler {
   void for_each_fiber(F&& fn) const {
     for (fiber_ctl* f = all_head_; f; f = f->all_next) fn(f);
   }
-  std::size_t live() const noexcept { return live_; }
+  // live() may be read by another carrier (deadlock.cpp): a relaxed atomic, one writer.
+  std::size_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
   // unwinding() is std::uncaught_exceptions() of the running fiber, read
   // from the cached __cxa_eh_globals without a TLS lookup.
   unsigned unwinding() const noexcept { return *reinterpret_cast<const unsigned*>(&eh_ptr_[1]); }
@@ -277,7 +278,7 @@ class scheduler {
   signal_state signals_;
   fiber_ctl main_;
   fiber_ctl* all_head_ = nullptr;
-  std::size_t live_ = 0;
+  std::atomic<std::size_t> live_{0};  // written by this carrier only
   waiter* all_done_ = nullptr;  // main context waiting in shutdown()
   // tick_: picks left until the next maintain() (counts down from
   // maintain_every); maintains_: maintain() calls. Written by this thread
