@@ -266,8 +266,8 @@ void scheduler::finish(fiber_ctl* f) noexcept {
   complete(f);
   unlink(f);
   bool round_over = f->shutdown_marked && --round_live_ == 0;
-  if (live_ == 0 && root_orphaned_) std::exit(0);  // a fork()ed child's last fiber ended (process.hpp)
-  if (round_over || live_ == 0) wake_shutdown();
+  if (live() == 0 && root_orphaned_) std::exit(0);  // a fork()ed child's last fiber ended (process.hpp)
+  if (round_over || live() == 0) wake_shutdown();
   dead_stack_ = f->stack;  // freed by resume_slow(), once off this stack
   san_ending(f->san);
   release_ref(f);          // the running reference; the block may be freed here
@@ -362,8 +362,9 @@ void scheduler::maintain(bool may_block) noexcept {
   // one spurious return from poll().
   wake_sent_.store(false, std::memory_order_relaxed);
   polling_.store(true, std::memory_order_seq_cst);
+  worker_group* g = group();
   if (remote_head_.load(std::memory_order_seq_cst) || mail_pending_.load(std::memory_order_seq_cst) ||
-      (group() && group()->any_unstarted())) {
+      (g && g->any_unstarted())) {
     polling_.store(false, std::memory_order_relaxed);
     return;
   }
@@ -522,7 +523,7 @@ void scheduler::drop_all_but_running() noexcept {
 void scheduler::shutdown() noexcept {
   WEFT_ASSERT(running_ == &main_, "shutdown() must run on the run() thread's own context");
   stopping_ = true;
-  while (live_ > 0 || unstarted() > 0) {
+  while (live() > 0 || unstarted() > 0) {
     mark_unstarted_cancelled();  // stealing has stopped: only this carrier takes them
     for (fiber_ctl* f = all_head_; f; f = f->all_next) {
       if (!f->shutdown_marked) {

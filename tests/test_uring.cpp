@@ -467,6 +467,17 @@ TEST_P(Lifecycle, MixedStressKeepsEveryByteAndLeaksNothing) {
         st->got_sum = st->got_sum * 31 + b[i];
       }
     };
+    // timed_read() is one read of st under a weft::timeout of d, counted by
+    // how it ended.
+    auto timed_read = [&](stream* st, std::chrono::microseconds d) {
+      unsigned char b[256];
+      weft::timeout t(d);
+      ssize_t n = ::read(st->p.fd[0], b, sizeof b);
+      if (n > 0) take(st, b, n);
+      else if (n < 0 && errno == ETIMEDOUT) ++timeouts;
+      else if (n < 0 && errno == EINTR) ++eintr;
+      else ADD_FAILURE() << "read: " << n << " errno " << errno;
+    };
     std::vector<std::unique_ptr<stream>> ss;
     std::vector<weft::fiber<void>> writers, readers;
     for (int k = 0; k <= kStreams; ++k) {  // the last stream is the root fiber's
@@ -497,7 +508,6 @@ TEST_P(Lifecycle, MixedStressKeepsEveryByteAndLeaksNothing) {
       readers.push_back(weft::spawn([&, st, k] {
         std::mt19937 rng(20 + k);
         for (int reads = 0; reads < kReads / kStreams; ++reads) {
-          unsigned char b[256];
           if (rng() % 16 == 0) {  // a reader fiber cancelled after a random delay
             int e = read_then_cancel(st->p.fd[0], std::chrono::microseconds(rng() % 2000),
                                      [&](const unsigned char* d, ssize_t n) { take(st, d, n); });
@@ -505,12 +515,7 @@ TEST_P(Lifecycle, MixedStressKeepsEveryByteAndLeaksNothing) {
             else EXPECT_EQ(e, 0);
             continue;
           }
-          weft::timeout t(std::chrono::microseconds(rng() % 2000));
-          ssize_t n = ::read(st->p.fd[0], b, sizeof b);
-          if (n > 0) take(st, b, n);
-          else if (n < 0 && errno == ETIMEDOUT) ++timeouts;
-          else if (n < 0 && errno == EINTR) ++eintr;
-          else ADD_FAILURE() << "read: " << n << " errno " << errno;
+          timed_read(st, std::chrono::microseconds(rng() % 2000));
         }
       }));
     }
@@ -524,13 +529,7 @@ TEST_P(Lifecycle, MixedStressKeepsEveryByteAndLeaksNothing) {
       // A caught signal ends a hooked wait of the root fiber (the thread's
       // own) with EINTR; the bytes stay for the next read.
       for (int i = 0; i < 8; ++i) {
-        unsigned char b[256];
-        weft::timeout t(std::chrono::microseconds(rng() % 2000));
-        ssize_t n = ::read(mine->p.fd[0], b, sizeof b);
-        if (n > 0) take(mine, b, n);
-        else if (n < 0 && errno == ETIMEDOUT) ++timeouts;
-        else if (n < 0 && errno == EINTR) ++eintr;
-        else ADD_FAILURE() << "read: " << n << " errno " << errno;
+        timed_read(mine, std::chrono::microseconds(rng() % 2000));
       }
       if (++closes % 10 == 0) {
         ++forks;
